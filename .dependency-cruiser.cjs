@@ -1,0 +1,82 @@
+/** Import directions of ARCHITECTURE.md: imports point down the picture only. */
+module.exports = {
+  forbidden: [
+    {
+      name: "layers-import-only-config",
+      comment: "src/layers is the bottom of the picture: it imports nothing of ours but other layers and config.",
+      severity: "error",
+      from: { path: "^src/layers/" },
+      to: { path: "^src/(services|http|rpc|plugins|main\\.ts)" }
+    },
+    {
+      name: "services-use-layer-interfaces-only",
+      comment:
+        "Services ask for a layer's Tag (src/layers/<name>.ts), never an implementation (src/layers/<name>/...); main.ts picks implementations.",
+      severity: "error",
+      from: { path: "^src/services/" },
+      to: { path: "^src/layers/[^/]+/" }
+    },
+    {
+      name: "services-below-transports",
+      comment: "Domain services do not know the transports or the plugins that sit above them.",
+      severity: "error",
+      from: { path: "^src/services/" },
+      to: { path: "^src/(http|rpc|plugins|main\\.ts)" }
+    },
+    {
+      name: "transports-use-layer-interfaces-only",
+      comment: "src/http and src/rpc reach infrastructure only through services and layer Tags, never an implementation.",
+      severity: "error",
+      from: { path: "^src/(http|rpc)/" },
+      to: { path: "^src/layers/[^/]+/" }
+    },
+    {
+      name: "transports-below-plugins",
+      comment: "Transports do not import plugins or the composition root; modules are folded in by main.ts.",
+      severity: "error",
+      from: { path: "^src/(http|rpc)/" },
+      to: { path: "^src/(plugins|main\\.ts)" }
+    },
+    {
+      name: "contracts-are-client-safe",
+      comment:
+        "HttpApi and RPC group contracts are imported by typed clients: they may use shared schemas and errors from services (schema.ts, errors.ts) but no implementation.",
+      severity: "error",
+      from: { path: "^src/(http|rpc)/groups/" },
+      to: { path: "^src/(layers/|services/(?!.*(schema|errors)\\.ts$))" }
+    },
+    {
+      name: "plugins-use-layer-interfaces-only",
+      comment: "A plugin imports what a core module may import: services and layer Tags, never an implementation.",
+      severity: "error",
+      from: { path: "^src/plugins/" },
+      to: { path: "^src/layers/[^/]+/" }
+    },
+    {
+      name: "plugins-do-not-reach-into-each-other",
+      comment: "A plugin sees the module contract and core exports, never another plugin's internals.",
+      severity: "error",
+      from: { path: "^src/plugins/([^/]+)/" },
+      to: { path: "^src/plugins/([^/]+)/", pathNot: "^src/plugins/$1/" }
+    },
+    {
+      name: "only-main-is-the-root",
+      comment: "Nothing imports the composition root.",
+      severity: "error",
+      from: {},
+      to: { path: "^src/main\\.ts$" }
+    },
+    {
+      name: "no-circular",
+      severity: "error",
+      from: {},
+      to: { circular: true }
+    }
+  ],
+  options: {
+    doNotFollow: { path: "node_modules" },
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: "tsconfig.json" },
+    enhancedResolveOptions: { exportsFields: ["exports"], conditionNames: ["import", "require", "node", "default"] }
+  }
+}

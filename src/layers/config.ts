@@ -1,0 +1,129 @@
+import { Config, ConfigError, Context, Data, Effect, Either, Layer, LogLevel, Option, type Redacted } from "effect"
+
+export interface S3Settings {
+  readonly bucket: string
+  readonly endpoint: Option.Option<string>
+  readonly region: string
+  readonly forcePathStyle: boolean
+  readonly accessKeyId: Option.Option<Redacted.Redacted>
+  readonly secretAccessKey: Option.Option<Redacted.Redacted>
+}
+
+export interface AppSettings {
+  readonly port: number
+  readonly host: string
+  readonly dataDir: string
+  readonly mode: "all" | "server" | "worker"
+  readonly databaseUrl: Option.Option<Redacted.Redacted>
+  readonly databaseReplicaUrl: Option.Option<Redacted.Redacted>
+  readonly databasePoolMax: number
+  readonly redisUrl: Option.Option<Redacted.Redacted>
+  readonly amqpUrl: Option.Option<Redacted.Redacted>
+  readonly s3: Option.Option<S3Settings>
+  readonly admin: Option.Option<{ readonly email: string; readonly password: Redacted.Redacted }>
+  readonly jwtPrivateKeys: Option.Option<Redacted.Redacted>
+  readonly encryptionKeys: Option.Option<Redacted.Redacted>
+  readonly plugins: ReadonlyArray<string>
+  readonly logLevel: LogLevel.LogLevel
+  readonly logFormat: "json" | "pretty"
+  readonly jsonBodyLimit: number
+  readonly shutdownTimeoutSeconds: number
+  readonly readinessTimeoutMillis: number
+}
+
+const optionalRedacted = (name: string) => Config.option(Config.redacted(name))
+const positiveInteger = (name: string, fallback: number) =>
+  Config.integer(name).pipe(
+    Config.validate({ message: "Expected a positive integer", validation: (n) => n > 0 }),
+    Config.withDefault(fallback)
+  )
+
+const s3Settings: Config.Config<Option.Option<S3Settings>> = Config.all({
+  bucket: Config.option(Config.nonEmptyString("S3_BUCKET")),
+  endpoint: Config.option(Config.url("S3_ENDPOINT").pipe(Config.map((url) => url.toString().replace(/\/$/, "")))),
+  region: Config.string("S3_REGION").pipe(Config.withDefault("us-east-1")),
+  forcePathStyle: Config.boolean("S3_FORCE_PATH_STYLE").pipe(Config.withDefault(false)),
+  accessKeyId: optionalRedacted("AWS_ACCESS_KEY_ID"),
+  secretAccessKey: optionalRedacted("AWS_SECRET_ACCESS_KEY")
+}).pipe(Config.map(({ bucket, ...rest }) => Option.map(bucket, (bucket) => ({ bucket, ...rest }))))
+
+const adminSettings = Config.all({
+  email: Config.option(Config.nonEmptyString("ADMIN_EMAIL")),
+  password: optionalRedacted("ADMIN_PASSWORD")
+}).pipe(
+  Config.mapOrFail(({ email, password }) => {
+    if (Option.isSome(email) && Option.isSome(password)) {
+      return Either.right(Option.some({ email: email.value.trim().toLowerCase(), password: password.value }))
+    }
+    if (Option.isNone(email) && Option.isNone(password)) return Either.right(Option.none())
+    return Either.left(
+      ConfigError.InvalidData(
+        [Option.isSome(email) ? "ADMIN_PASSWORD" : "ADMIN_EMAIL"],
+        "ADMIN_EMAIL and ADMIN_PASSWORD must be set together"
+      )
+    )
+  })
+)
+
+const pluginList = Config.string("PLUGINS").pipe(
+  Config.withDefault(""),
+  Config.map((raw) =>
+    raw
+      .split(",")
+      .map((name) => name.trim())
+      .filter((name) => name.length > 0)
+  )
+)
+
+export const appSettings: Config.Config<AppSettings> = Config.all({
+  port: Config.port("PORT").pipe(Config.withDefault(3000)),
+  host: Config.string("HOST").pipe(Config.withDefault("0.0.0.0")),
+  dataDir: Config.nonEmptyString("DATA_DIR").pipe(Config.withDefault("./data")),
+  mode: Config.literal("all", "server", "worker")("MODE").pipe(Config.withDefault("all" as const)),
+  databaseUrl: optionalRedacted("DATABASE_URL"),
+  databaseReplicaUrl: optionalRedacted("DATABASE_REPLICA_URL"),
+  databasePoolMax: positiveInteger("DATABASE_POOL_MAX", 10),
+  redisUrl: optionalRedacted("REDIS_URL"),
+  amqpUrl: optionalRedacted("AMQP_URL"),
+  s3: s3Settings,
+  admin: adminSettings,
+  jwtPrivateKeys: optionalRedacted("JWT_PRIVATE_KEYS"),
+  encryptionKeys: optionalRedacted("ENCRYPTION_KEYS"),
+  plugins: pluginList,
+  logLevel: Config.logLevel("LOG_LEVEL").pipe(Config.withDefault(LogLevel.Info)),
+  logFormat: Config.literal("json", "pretty")("LOG_FORMAT").pipe(Config.withDefault("pretty" as const)),
+  jsonBodyLimit: positiveInteger("JSON_BODY_LIMIT", 1024 * 1024),
+  shutdownTimeoutSeconds: positiveInteger("SHUTDOWN_TIMEOUT_SECONDS", 10),
+  readinessTimeoutMillis: positiveInteger("READINESS_TIMEOUT_MS", 1000)
+})
+
+/** Start-up refuses to run with this message, which names every offending variable at once. */
+export class ConfigInvalid extends Data.TaggedError("ConfigInvalid")<{ readonly problems: ReadonlyArray<string> }> {
+  override get message() {
+    return ["Plinth cannot start: the configuration is invalid.", ...this.problems.map((p) => `  - ${p}`)].join("\n")
+  }
+}
+
+const describe = (path: ReadonlyArray<string>, message: string) =>
+  `${path.length > 0 ? path.join("_") : "(root)"}: ${message}`
+
+export const configProblems = (error: ConfigError.ConfigError): ReadonlyArray<string> =>
+  Array.from(
+    new Set(
+      ConfigError.reduceWithContext<undefined, ReadonlyArray<string>>(error, undefined, {
+        andCase: (_, left, right) => [...left, ...right],
+        orCase: (_, left, right) => [...left, ...right],
+        invalidDataCase: (_, path, message) => [describe(path, message)],
+        missingDataCase: (_, path, message) => [describe(path, message)],
+        sourceUnavailableCase: (_, path, message) => [describe(path, message)],
+        unsupportedCase: (_, path, message) => [describe(path, message)]
+      })
+    )
+  )
+
+export class AppConfig extends Context.Tag("app/AppConfig")<AppConfig, AppSettings>() {
+  static readonly layer = Layer.effect(
+    AppConfig,
+    Effect.mapError(appSettings, (error) => new ConfigInvalid({ problems: configProblems(error) }))
+  )
+}

@@ -1,0 +1,64 @@
+import { Context, Data, type Duration, type Effect, type Option, type Stream } from "effect"
+
+export interface StoredObject {
+  readonly key: string
+  readonly size: number
+  readonly contentType: string
+  /** Lower-case hex sha256 of the plaintext bytes. */
+  readonly sha256: string
+}
+
+/** Inclusive byte offsets, as in an HTTP `Range` header. */
+export interface ByteRange {
+  readonly start: number
+  readonly end: number
+}
+
+export interface ObjectContent {
+  readonly object: StoredObject
+  readonly range: Option.Option<ByteRange>
+  readonly body: Stream.Stream<Uint8Array, StorageUnavailable>
+}
+
+export class StorageUnavailable extends Data.TaggedError("StorageUnavailable")<{
+  readonly reason: string
+  readonly cause?: unknown
+}> {}
+
+export class ObjectNotFound extends Data.TaggedError("ObjectNotFound")<{ readonly key: string }> {}
+
+export class ObjectTooLarge extends Data.TaggedError("ObjectTooLarge")<{ readonly maxBytes: number }> {}
+
+export class RangeNotSatisfiable extends Data.TaggedError("RangeNotSatisfiable")<{ readonly size: number }> {}
+
+export interface PutOptions {
+  readonly contentType: string
+  /** The upload is aborted, and nothing of it kept, once the body passes this many bytes. */
+  readonly maxBytes?: number
+}
+
+export interface StorageShape {
+  /** Streams the body to storage, hashing as it goes; the object becomes visible only when complete. */
+  readonly put: <E>(
+    key: string,
+    body: Stream.Stream<Uint8Array, E>,
+    options: PutOptions
+  ) => Effect.Effect<StoredObject, StorageUnavailable | ObjectTooLarge | E>
+  readonly get: (
+    key: string,
+    range?: ByteRange
+  ) => Effect.Effect<ObjectContent, StorageUnavailable | ObjectNotFound | RangeNotSatisfiable>
+  readonly head: (key: string) => Effect.Effect<Option.Option<StoredObject>, StorageUnavailable>
+  /** Idempotent: deleting a missing object succeeds. */
+  readonly delete: (key: string) => Effect.Effect<void, StorageUnavailable>
+  /** Returns how many objects were removed. */
+  readonly deleteByPrefix: (prefix: string) => Effect.Effect<number, StorageUnavailable>
+  /** A short-lived URL that serves the object directly, where the backend can sign one. */
+  readonly signedUrl: (
+    key: string,
+    expiresIn: Duration.DurationInput
+  ) => Effect.Effect<Option.Option<string>, StorageUnavailable>
+  readonly ping: Effect.Effect<void, StorageUnavailable>
+}
+
+export class Storage extends Context.Tag("app/Storage")<Storage, StorageShape>() {}

@@ -1,0 +1,33 @@
+import { mkdtempSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { Layer, LogLevel, Option } from "effect"
+import { AppConfig, type AppSettings } from "../../src/layers/config.js"
+
+export const tempDir = (prefix: string) => mkdtempSync(join(tmpdir(), `plinth-${prefix}-`))
+
+/** Embedded defaults in a fresh data directory; a test overrides what it exercises. */
+export const testSettings = (overrides: Partial<AppSettings> = {}): AppSettings => ({
+  port: 0,
+  host: "127.0.0.1",
+  dataDir: tempDir("data"),
+  mode: "all",
+  databaseUrl: Option.none(),
+  databaseReplicaUrl: Option.none(),
+  databasePoolMax: 5,
+  redisUrl: Option.none(),
+  amqpUrl: Option.none(),
+  s3: Option.none(),
+  admin: Option.none(),
+  jwtPrivateKeys: Option.none(),
+  encryptionKeys: Option.none(),
+  plugins: [],
+  logLevel: LogLevel.Warning,
+  logFormat: "json",
+  jsonBodyLimit: 1024 * 1024,
+  shutdownTimeoutSeconds: 5,
+  readinessTimeoutMillis: 1000,
+  ...overrides
+})
+
+export const testConfig = (overrides: Partial<AppSettings> = {}) => Layer.succeed(AppConfig, testSettings(overrides))
