@@ -14,7 +14,7 @@ module.exports = {
         "Services ask for a layer's Tag (src/layers/<name>.ts), never an implementation (src/layers/<name>/...); main.ts picks implementations.",
       severity: "error",
       from: { path: "^src/services/" },
-      to: { path: "^src/layers/[^/]+/" }
+      to: { path: "^src/layers/([^/]+/|index\\.ts$)" }
     },
     {
       name: "services-below-transports",
@@ -28,7 +28,7 @@ module.exports = {
       comment: "src/http and src/rpc reach infrastructure only through services and layer Tags, never an implementation.",
       severity: "error",
       from: { path: "^src/(http|rpc)/" },
-      to: { path: "^src/layers/[^/]+/" }
+      to: { path: "^src/layers/([^/]+/|index\\.ts$)" }
     },
     {
       name: "transports-below-plugins",
@@ -50,7 +50,7 @@ module.exports = {
       comment: "A plugin imports what a core module may import: services and layer Tags, never an implementation.",
       severity: "error",
       from: { path: "^src/plugins/" },
-      to: { path: "^src/layers/[^/]+/" }
+      to: { path: "^src/layers/([^/]+/|index\\.ts$)" }
     },
     {
       name: "plugins-do-not-reach-into-each-other",

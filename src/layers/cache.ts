@@ -1,0 +1,19 @@
+import { Context, Data, type Duration, type Effect, type Option } from "effect"
+
+export class CacheUnavailable extends Data.TaggedError("CacheUnavailable")<{ readonly cause?: unknown }> {}
+
+/**
+ * A cache never fails a request: while its backend is down every read is a miss and every write a no-op
+ * (logged once per outage). Only `ping`, used by readiness, reports the outage.
+ */
+export interface CacheShape {
+  readonly get: (key: string) => Effect.Effect<Option.Option<string>>
+  readonly set: (key: string, value: string, ttl: Duration.DurationInput) => Effect.Effect<void>
+  readonly delete: (key: string) => Effect.Effect<void>
+  readonly deleteByPrefix: (prefix: string) => Effect.Effect<void>
+  /** Adds one to a counter that expires `window` after its first increment; returns the new count. */
+  readonly increment: (key: string, window: Duration.DurationInput) => Effect.Effect<number>
+  readonly ping: Effect.Effect<void, CacheUnavailable>
+}
+
+export class Cache extends Context.Tag("app/Cache")<Cache, CacheShape>() {}

@@ -1,0 +1,107 @@
+import { Duration, Effect, Layer, Option, Redacted, Ref, Runtime } from "effect"
+import { Redis } from "ioredis"
+import { Cache, CacheUnavailable } from "../cache.js"
+
+export interface RedisCacheOptions {
+  readonly url: Redacted.Redacted
+  /** Namespaces every key, so several deployments can share one Redis. */
+  readonly keyPrefix?: string
+}
+
+const INCREMENT_WITH_EXPIRY = `
+local count = redis.call("INCR", KEYS[1])
+if count == 1 then redis.call("PEXPIRE", KEYS[1], ARGV[1]) end
+return count`
+
+export const makeCacheRedis = (options: RedisCacheOptions) =>
+  Layer.scoped(
+    Cache,
+    Effect.gen(function* () {
+      const prefix = options.keyPrefix ?? "plinth:"
+      const redis = yield* Effect.acquireRelease(
+        Effect.sync(
+          () =>
+            new Redis(Redacted.value(options.url), {
+              keyPrefix: prefix,
+              // Fail fast while disconnected instead of queueing: a cache miss beats a stalled request.
+              enableOfflineQueue: false,
+              maxRetriesPerRequest: 0,
+              commandTimeout: 500,
+              connectTimeout: 2000,
+              lazyConnect: false,
+              retryStrategy: (attempt) => Math.min(attempt * 200, 2000)
+            })
+        ),
+        (redis) => Effect.sync(() => redis.disconnect())
+      )
+      redis.on("error", () => undefined)
+      // Commands are not queued while disconnected, so give the first connection a moment before serving.
+      const connected = yield* Effect.async<boolean>((resume) => {
+        if (redis.status === "ready") return resume(Effect.succeed(true))
+        const onReady = () => resume(Effect.succeed(true))
+        const onError = () => resume(Effect.succeed(false))
+        redis.once("ready", onReady)
+        redis.once("error", onError)
+        return Effect.sync(() => {
+          redis.off("ready", onReady)
+          redis.off("error", onError)
+        })
+      }).pipe(Effect.timeoutTo({ duration: "3 seconds", onTimeout: () => false, onSuccess: (ready) => ready }))
+      const down = yield* Ref.make(!connected)
+      if (!connected) yield* Effect.logWarning("Cache unreachable at start-up: serving without it until it answers")
+      const runtime = yield* Effect.runtime<never>()
+      redis.on("ready", () => {
+        Runtime.runFork(runtime)(
+          Effect.flatMap(Ref.getAndSet(down, false), (wasDown) =>
+            wasDown ? Effect.logInfo("Cache reachable again") : Effect.void
+          )
+        )
+      })
+
+      const attempt = <A>(command: () => Promise<A>) =>
+        Effect.tryPromise({ try: command, catch: (cause) => new CacheUnavailable({ cause }) })
+
+      const degrade =
+        <A>(fallback: A) =>
+        (effect: Effect.Effect<A, CacheUnavailable>) =>
+          Effect.catchAll(effect, (error) =>
+            Effect.flatMap(Ref.getAndSet(down, true), (wasDown) =>
+              wasDown
+                ? Effect.succeed(fallback)
+                : Effect.as(
+                    Effect.logWarning("Cache unreachable: serving without it until it returns", String(error.cause)),
+                    fallback
+                  )
+            )
+          )
+
+      const scanDelete = (pattern: string) =>
+        attempt(async () => {
+          let cursor = "0"
+          do {
+            const [next, keys] = await redis.scan(cursor, "MATCH", pattern, "COUNT", 500)
+            cursor = next
+            // Keys from SCAN carry the prefix that ioredis would add again.
+            if (keys.length > 0) await redis.unlink(...keys.map((key) => key.slice(prefix.length)))
+          } while (cursor !== "0")
+        })
+
+      return Cache.of({
+        get: (key) => attempt(() => redis.get(key)).pipe(Effect.map(Option.fromNullable), degrade(Option.none())),
+        set: (key, value, ttl) =>
+          attempt(() => redis.set(key, value, "PX", Math.max(1, Duration.toMillis(ttl)))).pipe(
+            Effect.asVoid,
+            degrade<void>(undefined)
+          ),
+        delete: (key) => attempt(() => redis.del(key)).pipe(Effect.asVoid, degrade<void>(undefined)),
+        deleteByPrefix: (keyPrefix) =>
+          scanDelete(`${prefix}${keyPrefix.replace(/[*?[\]\\]/g, "\\$&")}*`).pipe(degrade<void>(undefined)),
+        increment: (key, window) =>
+          attempt(() => redis.eval(INCREMENT_WITH_EXPIRY, 1, key, Duration.toMillis(window))).pipe(
+            Effect.map(Number),
+            degrade(0)
+          ),
+        ping: attempt(() => redis.ping()).pipe(Effect.asVoid)
+      })
+    })
+  )

@@ -1,0 +1,83 @@
+import { PGlite, types } from "@electric-sql/pglite"
+import { pg_trgm } from "@electric-sql/pglite/contrib/pg_trgm"
+import * as Reactivity from "@effect/experimental/Reactivity"
+import { PgClient } from "@effect/sql-pg"
+import { SqlClient } from "@effect/sql"
+import type { Connection } from "@effect/sql/SqlConnection"
+import { SqlError } from "@effect/sql/SqlError"
+import * as Statement from "@effect/sql/Statement"
+import { Effect, Layer, Stream, String } from "effect"
+import { mkdir } from "node:fs/promises"
+
+type TransformRows = (<A extends object>(rows: ReadonlyArray<A>) => ReadonlyArray<A>) | undefined
+
+/**
+ * PGlite is one PostgreSQL backend in this process with one session. A one-permit semaphore, held by a
+ * transaction from BEGIN to COMMIT, keeps other fibers' statements out of it; outside transactions each
+ * statement takes the permit for itself.
+ */
+const make = (directory: string) =>
+  Effect.gen(function* () {
+    yield* Effect.promise(() => mkdir(directory, { recursive: true }))
+    const db = yield* Effect.acquireRelease(
+      Effect.tryPromise({
+        try: async () => {
+          const db = new PGlite({
+            dataDir: directory,
+            extensions: { pg_trgm },
+            // The pg driver hands int8 and numeric over as strings; the embedded client does the same, so
+            // code written against one reads identical rows from the other.
+            parsers: { [types.INT8]: (value: string) => value, [types.NUMERIC]: (value: string) => value }
+          })
+          await db.waitReady
+          return db
+        },
+        catch: (cause) => new SqlError({ cause, message: "Failed to open the embedded database" })
+      }),
+      (db) => Effect.promise(() => db.close())
+    )
+    const permit = yield* Effect.makeSemaphore(1)
+    const compiler = PgClient.makeCompiler(String.camelToSnake)
+    const transformRows = Statement.defaultTransforms(String.snakeToCamel).array
+
+    const run = <Row>(sql: string, params: ReadonlyArray<unknown>, rowMode: "object" | "array") =>
+      Effect.tryPromise({
+        try: () => db.query<Row>(sql, [...params], { rowMode }),
+        catch: (cause) => new SqlError({ cause, message: "Failed to execute statement" })
+      }).pipe(Effect.map((result): ReadonlyArray<Row> => result.rows))
+
+    const connection = (exclusive: <A, E>(effect: Effect.Effect<A, E>) => Effect.Effect<A, E>): Connection => {
+      const execute = (sql: string, params: ReadonlyArray<unknown>, transform: TransformRows) =>
+        exclusive(run<Record<string, unknown>>(sql, params, "object")).pipe(
+          Effect.map((rows) => (transform ? transform(rows) : rows))
+        )
+      return {
+        execute,
+        executeRaw: (sql, params) => exclusive(run<Record<string, unknown>>(sql, params, "object")),
+        executeStream: (sql, params, transform) => Stream.fromIterableEffect(execute(sql, params, transform)),
+        executeValues: (sql, params) => exclusive(run<ReadonlyArray<unknown>>(sql, params, "array")),
+        executeUnprepared: execute
+      }
+    }
+
+    const shared = connection(permit.withPermits(1))
+    const reserved = connection((effect) => effect)
+
+    return yield* SqlClient.make({
+      acquirer: Effect.succeed(shared),
+      transactionAcquirer: Effect.as(
+        Effect.acquireRelease(permit.take(1), () => permit.release(1)),
+        reserved
+      ),
+      compiler,
+      transformRows,
+      spanAttributes: [
+        ["db.system.name", "postgresql"],
+        ["db.namespace", "pglite"]
+      ]
+    })
+  })
+
+/** The embedded database: PostgreSQL compiled to WASM, persisted in `directory`. */
+export const makePgliteClient = (directory: string) =>
+  Layer.scoped(SqlClient.SqlClient, make(directory)).pipe(Layer.provide(Reactivity.layer))
