@@ -1,5 +1,21 @@
 import { Context, Data, type Duration, type Effect, type Option, type Stream } from "effect"
 
+const reservedSegment = (segment: string) =>
+  segment === "" || segment === "." || segment === ".." || segment.startsWith(".tmp-")
+
+/**
+ * Keys are relative `/`-separated paths of at most 1024 UTF-8 bytes, built by our code: no empty, `.`, `..`
+ * or `.tmp-*` segments, no backslash, no control characters. Every implementation dies on any other key.
+ */
+export const isValidKey = (key: string): boolean =>
+  key.length > 0 &&
+  Buffer.byteLength(key) <= 1024 &&
+  !Array.from(key).some((char) => char === "\\" || char.charCodeAt(0) < 0x20 || char.charCodeAt(0) === 0x7f) &&
+  !key.split("/").some(reservedSegment)
+
+/** A prefix is the start of some valid key, or empty for every key. */
+export const isValidPrefix = (prefix: string): boolean => prefix === "" || isValidKey(`${prefix}x`)
+
 export interface StoredObject {
   readonly key: string
   readonly size: number
@@ -16,7 +32,9 @@ export interface ByteRange {
 
 export interface ObjectContent {
   readonly object: StoredObject
+  /** The bytes served, with `end` clamped to the object's last byte; none when the whole object is served. */
   readonly range: Option.Option<ByteRange>
+  /** Run it once, to the end or until interrupted: an S3 body holds its connection open until then. */
   readonly body: Stream.Stream<Uint8Array, StorageUnavailable>
 }
 

@@ -1,0 +1,33 @@
+import { HttpApi, HttpApiBuilder } from "@effect/platform"
+import { Effect } from "effect"
+import { ServiceUnavailable } from "../../services/errors.js"
+import { Readiness } from "../../services/operations/readiness.js"
+import { OperationsGroup } from "../groups/operations.js"
+import { API_ID } from "../api-id.js"
+
+const OperationsApi = HttpApi.make(API_ID).add(OperationsGroup)
+
+export const OperationsHandlers = HttpApiBuilder.group(OperationsApi, "operations", (handlers) =>
+  Effect.gen(function* () {
+    const readiness = yield* Readiness
+    return handlers
+      .handle("live", () => Effect.succeed({ status: "ok" as const }))
+      .handle("ready", () =>
+        Effect.gen(function* () {
+          const statuses = yield* readiness.check
+          const down = statuses.filter((status) => !status.up).map((status) => status.backend)
+          if (down.length > 0) {
+            return yield* new ServiceUnavailable({
+              detail: `Not ready: ${down.join(", ")} did not answer`,
+              retryAfter: 5,
+              unavailable: down
+            })
+          }
+          return {
+            status: "ready" as const,
+            checks: Object.fromEntries(statuses.map((status) => [status.backend, "up" as const]))
+          }
+        })
+      )
+  })
+)

@@ -1,0 +1,31 @@
+import { HttpServerRequest } from "@effect/platform"
+import { Option } from "effect"
+import { LengthRequired, PayloadTooLarge, type Problem } from "../../services/errors.js"
+
+const isJsonLike = (contentType: string) =>
+  /^application\/([\w.+-]+\+)?json\b|^application\/x-www-form-urlencoded\b|^text\//i.test(contentType)
+
+/**
+ * The platform reads JSON bodies whole and without a limit, so the limit is enforced from the declared
+ * length before anything is read; a JSON body without a declared length cannot be bounded and is refused.
+ */
+export const checkJsonBodyLimit = (
+  request: HttpServerRequest.HttpServerRequest,
+  limit: number
+): Option.Option<Problem> => {
+  const contentType = request.headers["content-type"] ?? ""
+  if (!isJsonLike(contentType)) return Option.none()
+  const declared = request.headers["content-length"]
+  if (declared === undefined) {
+    return request.headers["transfer-encoding"] === undefined
+      ? Option.none()
+      : Option.some(new LengthRequired({ detail: "A JSON body must declare its Content-Length" }))
+  }
+  const length = Number(declared)
+  if (!Number.isSafeInteger(length) || length < 0) {
+    return Option.some(new LengthRequired({ detail: "Content-Length is not a valid length" }))
+  }
+  return length > limit
+    ? Option.some(new PayloadTooLarge({ detail: `The body exceeds the limit of ${limit} bytes`, limit }))
+    : Option.none()
+}

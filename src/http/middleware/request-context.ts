@@ -1,0 +1,43 @@
+import { HttpApp, HttpServerRequest, HttpServerResponse } from "@effect/platform"
+import { Clock, Effect, Option } from "effect"
+import { randomUUID } from "node:crypto"
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
+
+const requestIdOf = (request: HttpServerRequest.HttpServerRequest) => {
+  const given = request.headers["x-request-id"]
+  return given !== undefined && REQUEST_ID.test(given) ? given : randomUUID()
+}
+
+/**
+ * Gives every request an id (echoed when the client sent a sane one), puts it on the response and on every
+ * log line of the request, and logs the request once when it is answered.
+ */
+export const requestContext = <E, R>(app: HttpApp.Default<E, R>) =>
+  Effect.gen(function* () {
+    const request = yield* HttpServerRequest.HttpServerRequest
+    const requestId = requestIdOf(request)
+    const started = yield* Clock.currentTimeMillis
+    yield* HttpApp.appendPreResponseHandler((_, response) =>
+      Effect.succeed(HttpServerResponse.setHeader(response, "x-request-id", requestId))
+    )
+    const span = yield* Effect.currentSpan.pipe(Effect.option)
+    const logRequest = (status: number) =>
+      Effect.gen(function* () {
+        const finished = yield* Clock.currentTimeMillis
+        const route = Option.flatMap(span, (span) => Option.fromNullable(span.attributes.get("http.route")))
+        yield* Effect.logInfo("request").pipe(
+          Effect.annotateLogs({
+            method: request.method,
+            route: Option.getOrElse(route, () => "(unmatched)"),
+            status,
+            durationMs: finished - started
+          })
+        )
+      })
+    return yield* app.pipe(
+      Effect.tap((response) => logRequest(response.status)),
+      Effect.tapErrorCause(() => logRequest(500)),
+      Effect.annotateLogs("requestId", requestId)
+    )
+  })

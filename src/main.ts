@@ -1,0 +1,47 @@
+import { NodeRuntime } from "@effect/platform-node"
+import { Cause, Console, Effect, Layer, Option } from "effect"
+import { pathToFileURL } from "node:url"
+import { foldApi } from "./http/api.js"
+import { makeHttpLive } from "./http/server.js"
+import { AppConfig, ConfigInvalid } from "./layers/config.js"
+import { InfraLive } from "./layers/index.js"
+import { LoggerLive } from "./layers/logger.js"
+import { coreMigrations } from "./layers/migrations/core.js"
+import { makeMigrationsLive } from "./layers/migrations/index.js"
+import type { Platform } from "./plugins/module.js"
+import { consumersLive, enabledModules, migrationsOf } from "./plugins/registry.js"
+
+const Roles = Layer.unwrapEffect(
+  Effect.gen(function* () {
+    const { mode, plugins } = yield* AppConfig
+    const modules = yield* enabledModules(plugins)
+    const migrations = yield* migrationsOf(coreMigrations, modules)
+    const handlers = modules.reduce<Layer.Layer<never, never, Platform>>(
+      (all, m) => Layer.merge(all, m.http),
+      Layer.empty
+    )
+    const http = makeHttpLive(foldApi(modules.flatMap((m) => m.groups)), handlers)
+    const workers = consumersLive(modules)
+    const roles = mode === "server" ? http : mode === "worker" ? workers : Layer.merge(http, workers)
+    return roles.pipe(Layer.provide(makeMigrationsLive(migrations)))
+  })
+)
+
+const reportStartupFailure = (cause: Cause.Cause<unknown>) =>
+  Option.match(Cause.failureOption(cause), {
+    onSome: (error) =>
+      error instanceof ConfigInvalid ? Console.error(error.message) : Effect.logError("Plinth stopped", cause),
+    onNone: () => (Cause.isInterruptedOnly(cause) ? Effect.void : Effect.logError("Plinth stopped", cause))
+  })
+
+/** The whole program for a given configuration; tests provide their own `AppConfig`. */
+export const PlinthLive = Roles.pipe(Layer.provide(InfraLive), Layer.provide(LoggerLive))
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  PlinthLive.pipe(
+    Layer.provide(AppConfig.layer),
+    Layer.launch,
+    Effect.tapErrorCause(reportStartupFailure),
+    NodeRuntime.runMain({ disableErrorReporting: true })
+  )
+}
