@@ -15,8 +15,10 @@ import { OperationsGroup } from "../../src/http/groups/operations.js"
 import { makeHttpLive } from "../../src/http/server.js"
 import { AppConfig } from "../../src/layers/config.js"
 import { InfraLive } from "../../src/layers/index.js"
+import { LoggerLive } from "../../src/layers/logger.js"
 import { freePort, raw, TestServer } from "../support/server.js"
 import { testSettings } from "../support/settings.js"
+import { strictRequest } from "../../src/services/schema.js"
 
 const problem = (status: number, slug: string) => ({
   type: `urn:plinth:problem:${slug}`,
@@ -82,10 +84,12 @@ describe("Operations module", () => {
 })
 
 /** A JSON endpoint served through the same middleware stack, to exercise body handling before any module has one. */
-class Greeting extends Schema.Class<Greeting>("Greeting")({
-  name: Schema.String.pipe(Schema.minLength(1)),
-  times: Schema.Int.pipe(Schema.between(1, 3))
-}) {}
+class Greeting extends Schema.Class<Greeting>("Greeting")(
+  Schema.Struct({
+    name: Schema.String.pipe(Schema.minLength(1)),
+    times: Schema.Int.pipe(Schema.between(1, 3))
+  }).annotations(strictRequest)
+) {}
 
 const ProbeGroup = HttpApiGroup.make("probe")
   .add(
@@ -109,6 +113,7 @@ const ProbeServerLive = Layer.unwrapEffect(
     return Layer.succeed(ProbeServer, { url: `http://127.0.0.1:${port}` }).pipe(
       Layer.provideMerge(makeHttpLive(foldApi([OperationsGroup, ProbeGroup]), ProbeHandlers)),
       Layer.provide(InfraLive),
+      Layer.provide(LoggerLive),
       Layer.provide(Layer.succeed(AppConfig, settings))
     )
   })
@@ -160,6 +165,9 @@ describe("Problem details for bad requests", () => {
         expect(body.errors.map((e) => e.path).sort()).toEqual(["name", "times"])
         const missing = yield* post(url, "{}")
         expect((missing.json as typeof body).errors.map((e) => e.path).sort()).toEqual(["name", "times"])
+        const smuggled = yield* post(url, JSON.stringify({ name: "Ada", times: 1, role: "admin" }))
+        expect(smuggled.status).toBe(400)
+        expect((smuggled.json as typeof body).errors).toEqual([{ path: "role", message: expect.any(String) }])
       })
     )
 
