@@ -25,7 +25,8 @@ module.exports = {
     },
     {
       name: "transports-use-layer-interfaces-only",
-      comment: "src/http and src/rpc reach infrastructure only through services and layer Tags, never an implementation.",
+      comment:
+        "src/http and src/rpc reach infrastructure only through services and layer Tags, never an implementation.",
       severity: "error",
       from: { path: "^src/(http|rpc)/" },
       to: { path: "^src/layers/([^/]+/|index\\.ts$)" }

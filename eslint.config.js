@@ -21,6 +21,10 @@ export default tseslint.config(
     }
   },
   {
+    files: ["**/*.cjs"],
+    languageOptions: { sourceType: "commonjs", globals: { module: "writable", require: "readonly" } }
+  },
+  {
     files: ["test/**", "bench/**", "*.config.*"],
     rules: { "no-restricted-syntax": "off" }
   }

@@ -1,5 +1,6 @@
 import { describe, expect, layer } from "@effect/vitest"
-import { Effect, Layer, Option, Redacted } from "effect"
+import type { Layer } from "effect"
+import { Effect, Option, Redacted } from "effect"
 import { randomUUID } from "node:crypto"
 import { Cache } from "../../src/layers/cache.js"
 import { makeCacheMemory } from "../../src/layers/cache/memory.js"

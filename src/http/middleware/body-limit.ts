@@ -1,4 +1,4 @@
-import { HttpServerRequest } from "@effect/platform"
+import type { HttpServerRequest } from "@effect/platform"
 import { Option } from "effect"
 import { LengthRequired, PayloadTooLarge, type Problem } from "../../services/errors.js"
 

@@ -1,6 +1,6 @@
 import { Migrator } from "@effect/sql"
 import { Effect, Layer } from "effect"
-import { SqlClient } from "../database.js"
+import type { SqlClient } from "../database.js"
 
 /** Applies every pending migration, in id order, before anything that serves or consumes starts. */
 export const makeMigrationsLive = (
