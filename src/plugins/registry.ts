@@ -10,11 +10,14 @@ export const coreModules: ReadonlyArray<Module> = [OperationsModule]
 /** Every plugin a deployment may turn on with PLUGINS, by name. HttpApi types are static, so all are imported. */
 export const pluginRegistry: Readonly<Record<string, Module>> = {}
 
-export const enabledModules = (pluginNames: ReadonlyArray<string>) =>
+export const enabledModules = (
+  pluginNames: ReadonlyArray<string>,
+  registry: Readonly<Record<string, Module>> = pluginRegistry
+) =>
   Effect.gen(function* () {
-    const unknown = pluginNames.filter((name) => !Object.hasOwn(pluginRegistry, name))
+    const unknown = pluginNames.filter((name) => !Object.hasOwn(registry, name))
     if (unknown.length > 0) {
-      const known = Object.keys(pluginRegistry)
+      const known = Object.keys(registry)
       return yield* new ConfigInvalid({
         problems: unknown.map(
           (name) => `PLUGINS: unknown plugin "${name}" (available: ${known.length === 0 ? "none" : known.join(", ")})`
@@ -22,10 +25,21 @@ export const enabledModules = (pluginNames: ReadonlyArray<string>) =>
       })
     }
     const plugins = [...new Set(pluginNames)].flatMap((name) => {
-      const plugin = pluginRegistry[name]
+      const plugin = registry[name]
       return plugin === undefined ? [] : [plugin]
     })
-    return [...coreModules, ...plugins]
+    const modules = [...coreModules, ...plugins]
+    const owners = new Map<string, string>()
+    const clashes: Array<string> = []
+    for (const module of modules) {
+      for (const group of module.groups) {
+        const owner = owners.get(group.identifier)
+        if (owner === undefined) owners.set(group.identifier, module.name)
+        else clashes.push(`PLUGINS: ${module.name} and ${owner} both define the HTTP group "${group.identifier}"`)
+      }
+    }
+    if (clashes.length > 0) return yield* new ConfigInvalid({ problems: clashes })
+    return modules
   })
 
 export const migrationsOf = (core: Readonly<Record<string, Migration>>, modules: ReadonlyArray<Module>) =>
