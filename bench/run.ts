@@ -62,7 +62,7 @@ const start = async (dataDir: string): Promise<Server> => {
       PORT: String(port),
       HOST: "127.0.0.1",
       DATA_DIR: dataDir,
-      LOG_LEVEL: "Warning",
+      LOG_LEVEL: "warn",
       LOG_FORMAT: "json",
       ...backends()
     },

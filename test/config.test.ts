@@ -60,13 +60,17 @@ describe("Configuration", () => {
           MODE: "fast",
           DATABASE_POOL_MAX: "0",
           LOG_FORMAT: "xml",
+          LOG_LEVEL: "Warning",
           ADMIN_EMAIL: "root@example.com"
         })
       )
       expect(error._tag).toBe("ConfigInvalid")
-      for (const variable of ["PORT", "MODE", "DATABASE_POOL_MAX", "LOG_FORMAT", "ADMIN_PASSWORD"]) {
+      for (const variable of ["PORT", "MODE", "DATABASE_POOL_MAX", "LOG_FORMAT", "LOG_LEVEL", "ADMIN_PASSWORD"]) {
         expect(error.message).toContain(variable)
       }
+      expect(error.message).toContain(
+        'LOG_LEVEL: Expected one of all, trace, debug, info, warn, error, fatal, off, got "Warning"'
+      )
     })
   )
 

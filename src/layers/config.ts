@@ -75,6 +75,21 @@ const pluginList = Config.string("PLUGINS").pipe(
   )
 )
 
+const logLevelSetting = Config.string("LOG_LEVEL").pipe(
+  Config.withDefault("info"),
+  Config.mapOrFail((value) => {
+    const level = LogLevel.allLevels.find((candidate) => candidate.label === value.trim().toUpperCase())
+    return level === undefined
+      ? Either.left(
+          ConfigError.InvalidData(
+            ["LOG_LEVEL"],
+            `Expected one of ${LogLevel.allLevels.map((l) => l.label.toLowerCase()).join(", ")}, got "${value}"`
+          )
+        )
+      : Either.right(level)
+  })
+)
+
 export const appSettings: Config.Config<AppSettings> = Config.all({
   port: Config.port("PORT").pipe(Config.withDefault(3000)),
   host: Config.string("HOST").pipe(Config.withDefault("0.0.0.0")),
@@ -90,7 +105,7 @@ export const appSettings: Config.Config<AppSettings> = Config.all({
   jwtPrivateKeys: optionalRedacted("JWT_PRIVATE_KEYS"),
   encryptionKeys: optionalRedacted("ENCRYPTION_KEYS"),
   plugins: pluginList,
-  logLevel: Config.logLevel("LOG_LEVEL").pipe(Config.withDefault(LogLevel.Info)),
+  logLevel: logLevelSetting,
   logFormat: Config.literal("json", "pretty")("LOG_FORMAT").pipe(Config.withDefault("pretty" as const)),
   jsonBodyLimit: positiveInteger("JSON_BODY_LIMIT", 1024 * 1024),
   shutdownTimeoutSeconds: positiveInteger("SHUTDOWN_TIMEOUT_SECONDS", 10),
