@@ -6,7 +6,7 @@
  * DATABASE_URL, REDIS_URL and AMQP_URL.
  */
 import autocannon from "autocannon"
-import { spawn, type ChildProcess } from "node:child_process"
+import { execFileSync, spawn, type ChildProcess } from "node:child_process"
 import { mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { createServer } from "node:net"
 import { tmpdir } from "node:os"
@@ -56,7 +56,7 @@ const start = async (dataDir: string): Promise<Server> => {
   const port = await freePort()
   const url = `http://127.0.0.1:${port}`
   const started = performance.now()
-  const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
+  const child = spawn(process.execPath, ["dist/main.mjs"], {
     env: {
       PATH: process.env["PATH"] ?? "",
       PORT: String(port),
@@ -170,6 +170,8 @@ const http = async () => {
 }
 
 const scenarios: Record<string, () => Promise<void>> = { startup, http }
+// The server runs as `npm start` runs it: the bundle, built once here.
+execFileSync("npm", ["run", "build", "--silent"], { stdio: "inherit" })
 const chosen = process.argv.slice(2).filter((name) => name !== "--")
 const unknown = chosen.filter((name) => !(name in scenarios))
 if (unknown.length > 0) {

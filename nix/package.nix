@@ -22,8 +22,9 @@ pkgs.buildNpmPackage {
   # lockfile changes.
   npmDepsHash = lib.fakeHash;
 
-  # The server runs its TypeScript through tsx, so there is nothing to compile.
-  dontNpmBuild = true;
+  # `npm run build` bundles the server into dist/main.mjs with esbuild; package.json's `files`
+  # makes that bundle what gets installed.
+  npmBuildScript = "build";
 
   # package.json's allowScripts turns every dependency install script off; native modules
   # (@node-rs/argon2, esbuild) come as prebuilt optional packages. `prepare` installs git hooks,
@@ -34,14 +35,13 @@ pkgs.buildNpmPackage {
   nativeBuildInputs = [ pkgs.makeWrapper ];
 
   # buildNpmPackage installs the packed files and the production node_modules under
-  # $out/lib/node_modules/plinth. tsx is loaded by absolute path so that the wrapper works from any
-  # working directory: DATA_DIR (default ./data) stays relative to where `plinth` is started.
+  # $out/lib/node_modules/plinth. The bundle is run by absolute path so that the wrapper works from
+  # any working directory: DATA_DIR (default ./data) stays relative to where `plinth` is started.
   postInstall = ''
     libDir=$out/lib/node_modules/${packageJson.name}
     makeWrapper ${nodejs}/bin/node $out/bin/plinth \
       --add-flags "--enable-source-maps" \
-      --add-flags "--import $libDir/node_modules/tsx/dist/loader.mjs" \
-      --add-flags "$libDir/src/main.ts" \
+      --add-flags "$libDir/dist/main.mjs" \
       --set-default NODE_ENV production
   '';
 

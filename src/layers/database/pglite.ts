@@ -25,6 +25,9 @@ const make = (directory: string) =>
           const db = new PGlite({
             dataDir: directory,
             extensions: { pg_trgm },
+            // PostgreSQL's default 128 MB of shared buffers is most of the embedded server's memory; 32 MB
+            // serves a single-process deployment and keeps idle RSS low.
+            postgresqlconf: ["shared_buffers = 32MB"],
             // The pg driver hands int8 and numeric over as strings; the embedded client does the same, so
             // code written against one reads identical rows from the other.
             parsers: { [types.INT8]: (value: string) => value, [types.NUMERIC]: (value: string) => value }
