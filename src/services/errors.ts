@@ -94,21 +94,3 @@ export class InternalError extends Schema.TaggedError<InternalError>()(
   problemFields(500, "internal-error", "Internal Server Error"),
   HttpApiSchema.annotations({ status: 500 })
 ) {}
-
-export const Problem = Schema.Union(
-  ValidationFailed,
-  MalformedRequest,
-  Unauthorized,
-  Forbidden,
-  NotFound,
-  Conflict,
-  LengthRequired,
-  PayloadTooLarge,
-  UnsupportedMediaType,
-  TooManyRequests,
-  ServiceUnavailable,
-  InternalError
-)
-export type Problem = typeof Problem.Type
-
-export const isProblem = Schema.is(Problem)

@@ -4,7 +4,8 @@ import { Effect, Layer, Redacted } from "effect"
 import { coreMigrations } from "../../src/layers/migrations/core.js"
 import { makeMigrationsLive } from "../../src/layers/migrations/index.js"
 import { makePgliteClient } from "../../src/layers/database/pglite.js"
-import { makePostgresClient } from "../../src/layers/database/postgres.js"
+import { makePostgresClient, makePostgresReplica } from "../../src/layers/database/postgres.js"
+import { ReadReplica } from "../../src/layers/database.js"
 import { serviceUrl } from "../support/services.js"
 import { tempDir } from "../support/settings.js"
 import { freshPostgresDatabase } from "../support/postgres.js"
@@ -144,6 +145,30 @@ describe.each(implementations)("Database contract: %s", (_, client) => {
         yield* sql`delete from users where id = ${owner!.id}`
         const left = yield* sql`select 1 from files where project_id = ${project!.id}`
         expect(left).toHaveLength(0)
+      })
+    )
+  })
+})
+
+describe.runIf(postgresUrl !== undefined)("Database: read replica", () => {
+  const Primary = Layer.unwrapScoped(
+    Effect.map(freshPostgresDatabase(postgresUrl ?? ""), (url) =>
+      makePostgresReplica({ url: Redacted.make(url), maxConnections: 2 }).pipe(
+        Layer.provideMerge(makeMigrationsLive(coreMigrations)),
+        Layer.provideMerge(makePostgresClient({ url: Redacted.make(url), maxConnections: 2 }))
+      )
+    )
+  )
+
+  layer(Primary, { timeout: "60 seconds", excludeTestServices: true })((it) => {
+    it.effect("reads through its own pool what the primary committed", () =>
+      Effect.gen(function* () {
+        const primary = yield* SqlClient.SqlClient
+        const replica = yield* ReadReplica
+        expect(replica).not.toBe(primary)
+        yield* primary`insert into users ${primary.insert({ email: "replicated@example.com", passwordHash: "x" })}`
+        const rows = yield* replica<{ email: string }>`select email from users`
+        expect(rows.map((r) => r.email)).toEqual(["replicated@example.com"])
       })
     )
   })

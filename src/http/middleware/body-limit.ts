@@ -1,6 +1,6 @@
 import type { HttpServerRequest } from "@effect/platform"
 import { Option } from "effect"
-import { LengthRequired, PayloadTooLarge, type Problem } from "../../services/errors.js"
+import { LengthRequired, PayloadTooLarge } from "../../services/errors.js"
 
 const isJsonLike = (contentType: string) =>
   /^application\/([\w.+-]+\+)?json\b|^application\/x-www-form-urlencoded\b|^text\//i.test(contentType)
@@ -12,7 +12,7 @@ const isJsonLike = (contentType: string) =>
 export const checkJsonBodyLimit = (
   request: HttpServerRequest.HttpServerRequest,
   limit: number
-): Option.Option<Problem> => {
+): Option.Option<LengthRequired | PayloadTooLarge> => {
   const contentType = request.headers["content-type"] ?? ""
   if (!isJsonLike(contentType)) return Option.none()
   const declared = request.headers["content-length"]

@@ -6,28 +6,41 @@ import { StorageUnavailable } from "../../layers/storage.js"
 import {
   FieldProblem,
   InternalError,
-  isProblem,
   MalformedRequest,
   NotFound,
-  type Problem,
-  Problem as ProblemSchema,
   ServiceUnavailable,
   ValidationFailed
 } from "../../services/errors.js"
-import { Schema } from "effect"
 
-const encodeProblem = Schema.encodeSync(ProblemSchema)
+/**
+ * Any tagged error class with the problem fields is a problem, whichever module defines it. Its fields are
+ * plain JSON values by construction, so its own properties are the body, extension members included.
+ */
+export interface ProblemLike {
+  readonly _tag: string
+  readonly type: string
+  readonly title: string
+  readonly status: number
+  readonly detail: string
+  readonly retryAfter?: number
+}
+
+const isProblemLike = (error: unknown): error is ProblemLike =>
+  Predicate.isRecord(error) &&
+  typeof error["_tag"] === "string" &&
+  typeof error["type"] === "string" &&
+  typeof error["title"] === "string" &&
+  typeof error["status"] === "number" &&
+  typeof error["detail"] === "string"
 
 /** Seconds a client should wait before retrying while a backing service is down. */
 export const UNAVAILABLE_RETRY_AFTER = 5
 
-export const problemResponse = (problem: Problem, instance?: string) => {
-  const body = { ...encodeProblem(problem), ...(instance === undefined ? {} : { instance }) }
+export const problemResponse = (problem: ProblemLike, instance?: string) => {
+  const body = { ...problem, ...(instance === undefined ? {} : { instance }) }
   const headers: Record<string, string> = {}
-  if (problem._tag === "Unauthorized") headers["www-authenticate"] = 'Bearer realm="plinth"'
-  if (problem._tag === "TooManyRequests" || problem._tag === "ServiceUnavailable") {
-    headers["retry-after"] = String(problem.retryAfter)
-  }
+  if (problem.status === 401) headers["www-authenticate"] = 'Bearer realm="plinth"'
+  if (typeof problem.retryAfter === "number") headers["retry-after"] = String(problem.retryAfter)
   return HttpServerResponse.unsafeJson(body, {
     status: problem.status,
     headers,
@@ -62,11 +75,11 @@ const fieldProblems = (error: HttpApiError.HttpApiDecodeError) =>
   )
 
 /** Turns whatever a request failed with into the problem a client sees; None means "not ours to answer". */
-export const toProblem = (cause: Cause.Cause<unknown>): Option.Option<Problem> => {
+export const toProblem = (cause: Cause.Cause<unknown>): Option.Option<ProblemLike> => {
   const failure = Cause.failureOption(cause)
   const error = Option.isSome(failure) ? failure.value : Option.getOrUndefined(Cause.dieOption(cause))
   if (error === undefined) return Option.none()
-  if (isProblem(error)) return Option.some(error)
+  if (isProblemLike(error)) return Option.some(error)
   if (error instanceof HttpApiError.HttpApiDecodeError) {
     return Option.some(
       new ValidationFailed({ detail: "The request does not match the expected schema", errors: fieldProblems(error) })
