@@ -44,7 +44,7 @@ module.exports = {
         "HttpApi and RPC group contracts are imported by typed clients: they may use shared schemas and errors from services (schema.ts, errors.ts) but no implementation.",
       severity: "error",
       from: { path: "^src/(http|rpc)/groups/" },
-      to: { path: "^src/(layers/|services/(?!.*(schema|errors)\\.ts$))" }
+      to: { path: "^src/(layers/|services/(?!.*(schema|errors|current-user)\\.ts$))" }
     },
     {
       name: "plugins-use-layer-interfaces-only",

@@ -9,6 +9,7 @@ import { LoggerLive } from "./layers/logger.js"
 import { coreMigrations } from "./layers/migrations/core.js"
 import { makeMigrationsLive } from "./layers/migrations/index.js"
 import type { Platform } from "./plugins/module.js"
+import { ServicesLive } from "./services/index.js"
 import { consumersLive, enabledModules, migrationsOf } from "./plugins/registry.js"
 
 const Roles = Layer.unwrapEffect(
@@ -35,7 +36,7 @@ const reportStartupFailure = (cause: Cause.Cause<unknown>) =>
   })
 
 /** The whole program for a given configuration; tests provide their own `AppConfig`. */
-export const PlinthLive = Roles.pipe(Layer.provide(InfraLive), Layer.provide(LoggerLive))
+export const PlinthLive = Roles.pipe(Layer.provide(ServicesLive), Layer.provide(InfraLive), Layer.provide(LoggerLive))
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
   PlinthLive.pipe(

@@ -11,8 +11,11 @@ import {
 } from "../services/errors.js"
 import { API_ID } from "./api-id.js"
 
-/** The problems any endpoint may answer with, whatever its own errors. */
-const baseApi = HttpApi.make(API_ID)
+/**
+ * The problems any endpoint may answer with, whatever its own errors. Modules build their handlers against
+ * `baseApi.add(theirGroups)`, so handlers may fail with these too.
+ */
+export const baseApi = HttpApi.make(API_ID)
   .addError(ValidationFailed)
   .addError(MalformedRequest)
   .addError(NotFound)

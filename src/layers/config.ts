@@ -29,6 +29,10 @@ export interface AppSettings {
   readonly jsonBodyLimit: number
   readonly shutdownTimeoutSeconds: number
   readonly readinessTimeoutMillis: number
+  readonly trustProxy: boolean
+  readonly authRateLimitPerIp: number
+  readonly loginFailureLimit: number
+  readonly refreshReuseGraceSeconds: number
 }
 
 const optionalRedacted = (name: string) => Config.option(Config.redacted(name))
@@ -109,7 +113,14 @@ export const appSettings: Config.Config<AppSettings> = Config.all({
   logFormat: Config.literal("json", "pretty")("LOG_FORMAT").pipe(Config.withDefault("pretty" as const)),
   jsonBodyLimit: positiveInteger("JSON_BODY_LIMIT", 1024 * 1024),
   shutdownTimeoutSeconds: positiveInteger("SHUTDOWN_TIMEOUT_SECONDS", 10),
-  readinessTimeoutMillis: positiveInteger("READINESS_TIMEOUT_MS", 1000)
+  readinessTimeoutMillis: positiveInteger("READINESS_TIMEOUT_MS", 1000),
+  trustProxy: Config.boolean("TRUST_PROXY").pipe(Config.withDefault(false)),
+  authRateLimitPerIp: positiveInteger("AUTH_RATE_LIMIT_PER_IP", 60),
+  loginFailureLimit: positiveInteger("LOGIN_FAILURE_LIMIT", 10),
+  refreshReuseGraceSeconds: Config.integer("REFRESH_REUSE_GRACE_SECONDS").pipe(
+    Config.validate({ message: "Expected a whole number of seconds, 0 or more", validation: (n) => n >= 0 }),
+    Config.withDefault(0)
+  )
 })
 
 /** Start-up refuses to run with this message, which names every offending variable at once. */

@@ -12,6 +12,8 @@ import { makePgliteClient } from "./database/pglite.js"
 import { makePostgresClient, makePostgresReplica } from "./database/postgres.js"
 import { makeQueueAmqp } from "./queue/amqp.js"
 import { QueueMemory } from "./queue/memory.js"
+import { RateLimiterMemoryLive } from "./rate-limiter/memory.js"
+import { makeRateLimiterRedis } from "./rate-limiter/redis.js"
 import { makeStorageFiles } from "./storage/files.js"
 import { makeStorageS3 } from "./storage/s3.js"
 
@@ -43,6 +45,15 @@ const CacheLive = Layer.unwrapEffect(
   )
 )
 
+export const RateLimiterLive = Layer.unwrapEffect(
+  Effect.map(AppConfig, (settings) =>
+    Option.match(settings.redisUrl, {
+      onNone: () => RateLimiterMemoryLive,
+      onSome: (url) => makeRateLimiterRedis({ url })
+    })
+  )
+)
+
 const QueueLive = Layer.unwrapEffect(
   Effect.map(AppConfig, (settings) =>
     Option.match(settings.amqpUrl, { onNone: () => QueueMemory, onSome: (url) => makeQueueAmqp(url) })
@@ -69,4 +80,4 @@ const CryptoLive = Layer.unwrapEffect(
   })
 )
 
-export const InfraLive = Layer.mergeAll(DatabaseLive, CacheLive, QueueLive, StorageLive, CryptoLive)
+export const InfraLive = Layer.mergeAll(DatabaseLive, CacheLive, RateLimiterLive, QueueLive, StorageLive, CryptoLive)

@@ -3,15 +3,28 @@ import type { Effect, Layer } from "effect"
 import type { Cache } from "../layers/cache.js"
 import type { Cipher } from "../layers/cipher.js"
 import type { AppConfig } from "../layers/config.js"
-import type { ReadReplica, SqlClient } from "../layers/database.js"
+import type { DatabaseNotifications, ReadReplica, SqlClient } from "../layers/database.js"
 import type { PasswordHasher } from "../layers/password-hasher.js"
 import type { ConsumerSpec, Queue } from "../layers/queue.js"
+import type { RateLimiter } from "../layers/rate-limiter.js"
 import type { Storage } from "../layers/storage.js"
 import type { TokenSigner } from "../layers/token-signer.js"
+import type { Events } from "../services/events/events.js"
 
 /** What every module may ask for: the infrastructure that `src/layers/index.ts` provides. */
 export type Platform =
-  AppConfig | SqlClient.SqlClient | ReadReplica | Cache | Queue | Storage | PasswordHasher | Cipher | TokenSigner
+  | AppConfig
+  | SqlClient.SqlClient
+  | ReadReplica
+  | DatabaseNotifications
+  | Cache
+  | RateLimiter
+  | Queue
+  | Storage
+  | PasswordHasher
+  | Cipher
+  | TokenSigner
+  | Events
 
 export type Migration = Effect.Effect<void, unknown, SqlClient.SqlClient>
 
@@ -29,6 +42,8 @@ export interface Module {
   readonly http: Layer.Layer<never, never, Platform>
   /** Run in `worker` and `all` modes. */
   readonly consumers: ReadonlyArray<ConsumerSpec<Platform>>
+  /** Background work (the outbox relay, retention jobs), run in `worker` and `all` modes after the consumers subscribe. */
+  readonly workers?: Layer.Layer<never, never, Platform>
 }
 
 export const defineModule = (module: Module): Module => module

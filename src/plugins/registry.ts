@@ -1,11 +1,12 @@
 import { Effect, Layer } from "effect"
 import { ConfigInvalid } from "../layers/config.js"
 import { Queue } from "../layers/queue.js"
+import { IdentityModule } from "./core/identity.js"
 import { OperationsModule } from "./core/operations.js"
 import type { Migration, Module } from "./module.js"
 
 /** Always on. */
-export const coreModules: ReadonlyArray<Module> = [OperationsModule]
+export const coreModules: ReadonlyArray<Module> = [OperationsModule, IdentityModule]
 
 /** Every plugin a deployment may turn on with PLUGINS, by name. HttpApi types are static, so all are imported. */
 export const pluginRegistry: Readonly<Record<string, Module>> = {}

@@ -111,7 +111,7 @@ const ProbeServerLive = Layer.unwrapEffect(
   Effect.map(freePort(), (port) => {
     const settings = testSettings({ port, jsonBodyLimit: 1024 })
     return Layer.succeed(ProbeServer, { url: `http://127.0.0.1:${port}` }).pipe(
-      Layer.provideMerge(makeHttpLive(foldApi([OperationsGroup, ProbeGroup]), ProbeHandlers)),
+      Layer.provideMerge(makeHttpLive(foldApi([ProbeGroup]), ProbeHandlers)),
       Layer.provide(InfraLive),
       Layer.provide(LoggerLive),
       Layer.provide(Layer.succeed(AppConfig, settings))

@@ -27,6 +27,10 @@ export const testSettings = (overrides: Partial<AppSettings> = {}): AppSettings 
   jsonBodyLimit: 1024 * 1024,
   shutdownTimeoutSeconds: 5,
   readinessTimeoutMillis: 1000,
+  trustProxy: false,
+  authRateLimitPerIp: 10_000,
+  loginFailureLimit: 10,
+  refreshReuseGraceSeconds: 0,
   ...overrides
 })
 

@@ -1,11 +1,11 @@
-import { HttpApi, HttpApiBuilder } from "@effect/platform"
+import { HttpApiBuilder } from "@effect/platform"
 import { Effect } from "effect"
 import { ServiceUnavailable } from "../../services/errors.js"
 import { Readiness } from "../../services/operations/readiness.js"
 import { OperationsGroup } from "../groups/operations.js"
-import { API_ID } from "../api-id.js"
+import { baseApi } from "../api.js"
 
-const OperationsApi = HttpApi.make(API_ID).add(OperationsGroup)
+const OperationsApi = baseApi.add(OperationsGroup)
 
 export const OperationsHandlers = HttpApiBuilder.group(OperationsApi, "operations", (handlers) =>
   Effect.gen(function* () {

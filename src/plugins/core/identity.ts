@@ -1,0 +1,25 @@
+import { Layer } from "effect"
+import { AdminGroup, AuthGroup, SessionsGroup, UsersGroup } from "../../http/groups/identity.js"
+import { IdentityHandlers } from "../../http/handlers/identity.js"
+import { Accounts } from "../../services/identity/accounts.js"
+import { Administration } from "../../services/identity/administration.js"
+import { AdminBootstrap } from "../../services/identity/bootstrap.js"
+import { AccountDeletion } from "../../services/identity/deletion.js"
+import { identityMigrations } from "../../services/identity/migrations.js"
+import { Profiles } from "../../services/identity/profiles.js"
+import { IdentityStore } from "../../services/identity/store.js"
+import { defineModule } from "../module.js"
+
+const IdentityServices = Layer.mergeAll(Accounts.layer, Profiles.layer, Administration.layer, AdminBootstrap).pipe(
+  Layer.provideMerge(AccountDeletion.layer),
+  Layer.provideMerge(IdentityStore.layer)
+)
+
+/** Accounts, sessions, profiles, roles and administration. */
+export const IdentityModule = defineModule({
+  name: "identity",
+  migrations: identityMigrations,
+  groups: [AuthGroup, SessionsGroup, UsersGroup, AdminGroup],
+  http: IdentityHandlers.pipe(Layer.provide(IdentityServices)),
+  consumers: []
+})

@@ -1,0 +1,144 @@
+import { SqlClient } from "@effect/sql"
+import type { SqlError } from "@effect/sql/SqlError"
+import { Context, Duration, Effect, Layer, Option, Predicate, type Redacted } from "effect"
+import { AppConfig } from "../../layers/config.js"
+import { Cipher } from "../../layers/cipher.js"
+import { PasswordHasher } from "../../layers/password-hasher.js"
+import { RateLimiter, type RateLimitRule } from "../../layers/rate-limiter.js"
+import { FieldProblem, NotFound, TooManyRequests, ValidationFailed } from "../errors.js"
+import type { Actor } from "./current-user.js"
+import { AccountDeletion } from "./deletion.js"
+import { EmailTaken } from "./errors.js"
+import type { User } from "./schema.js"
+import { IdentityStore, type UserRow } from "./store.js"
+
+export const isUniqueViolation = (error: SqlError) => Predicate.isRecord(error.cause) && error.cause["code"] === "23505"
+
+const wrongPassword = (path: string) =>
+  new ValidationFailed({
+    detail: "The password is incorrect",
+    errors: [new FieldProblem({ path, message: "is incorrect" })]
+  })
+
+export interface ProfilesShape {
+  readonly get: (actor: Actor) => Effect.Effect<User, NotFound>
+  readonly update: (
+    actor: Actor,
+    changes: { readonly name?: string | undefined; readonly email?: string | undefined }
+  ) => Effect.Effect<User, NotFound | EmailTaken>
+  /** Every session but the current one is revoked. */
+  readonly changePassword: (
+    actor: Actor,
+    current: Redacted.Redacted,
+    next: Redacted.Redacted
+  ) => Effect.Effect<void, NotFound | ValidationFailed | TooManyRequests>
+  readonly deleteAccount: (
+    actor: Actor,
+    password: Redacted.Redacted
+  ) => Effect.Effect<void, NotFound | ValidationFailed | TooManyRequests>
+}
+
+export class Profiles extends Context.Tag("app/Profiles")<Profiles, ProfilesShape>() {
+  static readonly layer = Layer.effect(
+    Profiles,
+    Effect.gen(function* () {
+      const settings = yield* AppConfig
+      const sql = yield* SqlClient.SqlClient
+      const hasher = yield* PasswordHasher
+      const cipher = yield* Cipher
+      const limiter = yield* RateLimiter
+      const store = yield* IdentityStore
+      const deletion = yield* AccountDeletion
+
+      const passwordFailures: RateLimitRule = {
+        name: "login-failures",
+        points: settings.loginFailureLimit,
+        window: Duration.minutes(15)
+      }
+      const notFound = new NotFound({ detail: "The account no longer exists" })
+
+      const get = (actor: Actor) =>
+        Effect.flatMap(
+          store.cachedProfile(actor.userId),
+          Option.match({ onNone: () => Effect.fail(notFound), onSome: Effect.succeed })
+        )
+
+      /** A wrong password counts as a failed login, so these endpoints cannot be used to guess one. */
+      const confirmPassword = Effect.fn("Profiles.confirmPassword")(function* (
+        actor: Actor,
+        password: Redacted.Redacted,
+        path: string
+      ) {
+        const row = yield* store.findUserById(actor.userId)
+        if (Option.isNone(row)) return yield* notFound
+        yield* limiter.check(passwordFailures, row.value.email).pipe(
+          Effect.mapError(
+            (e) =>
+              new TooManyRequests({
+                detail: "Too many wrong passwords; retry later",
+                retryAfter: e.retryAfterSeconds
+              })
+          )
+        )
+        if (!(yield* hasher.verify(row.value.passwordHash, password))) {
+          yield* limiter.consume(passwordFailures, row.value.email).pipe(Effect.ignore)
+          return yield* wrongPassword(path)
+        }
+        return row.value
+      })
+
+      const update = Effect.fn("Profiles.update")(function* (
+        actor: Actor,
+        changes: { readonly name?: string | undefined; readonly email?: string | undefined }
+      ) {
+        const assignments = {
+          ...(changes.email === undefined ? {} : { email: changes.email }),
+          ...(changes.name === undefined ? {} : { name: yield* cipher.encrypt(changes.name) })
+        }
+        const rows =
+          Object.keys(assignments).length === 0
+            ? yield* sql<UserRow>`select * from users where id = ${actor.userId}`.pipe(Effect.orDie)
+            : yield* sql<UserRow>`update users set ${sql.update({ ...assignments, updatedAt: new Date() })}
+                where id = ${actor.userId} returning *`.pipe(
+                Effect.catchTag("SqlError", (error) =>
+                  isUniqueViolation(error) ? new EmailTaken() : Effect.die(error)
+                )
+              )
+        const row = rows[0]
+        if (row === undefined) return yield* notFound
+        yield* store.forgetProfile(actor.userId)
+        return yield* store.toUser(row)
+      })
+
+      const changePassword = Effect.fn("Profiles.changePassword")(function* (
+        actor: Actor,
+        current: Redacted.Redacted,
+        next: Redacted.Redacted
+      ) {
+        const row = yield* confirmPassword(actor, current, "currentPassword")
+        const passwordHash = yield* hasher.hash(next)
+        const revoked = yield* sql
+          .withTransaction(
+            Effect.gen(function* () {
+              yield* sql`update users set password_hash = ${passwordHash}, updated_at = now() where id = ${row.id}`
+              return yield* store.revokeSessions(
+                { userId: row.id, except: actor.sessionId },
+                "password_changed",
+                actor.userId
+              )
+            })
+          )
+          .pipe(Effect.orDie)
+        yield* store.forgetSessions(revoked)
+        yield* limiter.reset(passwordFailures, row.email)
+      })
+
+      const deleteAccount = Effect.fn("Profiles.deleteAccount")(function* (actor: Actor, password: Redacted.Redacted) {
+        yield* confirmPassword(actor, password, "password")
+        yield* deletion.deleteAccount(actor.userId, actor.userId)
+      })
+
+      return Profiles.of({ get, update, changePassword, deleteAccount })
+    })
+  )
+}

@@ -1,0 +1,209 @@
+import { SqlClient } from "@effect/sql"
+import { Context, DateTime, Duration, Effect, Layer, Option, Schema } from "effect"
+import { createHash, randomBytes } from "node:crypto"
+import { Cache } from "../../layers/cache.js"
+import { Cipher } from "../../layers/cipher.js"
+import { Events } from "../events/events.js"
+import { User, type Role } from "./schema.js"
+
+export interface UserRow {
+  readonly id: string
+  readonly email: string
+  readonly passwordHash: string
+  readonly name: string
+  readonly role: Role
+  readonly disabledAt: Date | null
+  readonly createdAt: Date
+  readonly updatedAt: Date
+}
+
+export interface SessionState {
+  readonly userId: string
+  readonly role: Role
+}
+
+const SessionStateJson = Schema.parseJson(
+  Schema.Struct({ userId: Schema.String, role: Schema.Literal("admin", "moderator", "user", "guest") })
+)
+const decodeSessionState = Schema.decodeUnknownOption(SessionStateJson)
+
+export const REFRESH_TOKEN_TTL = Duration.days(7)
+const SESSION_STATE_TTL = Duration.seconds(60)
+const PROFILE_TTL = Duration.minutes(5)
+const REVOKED = "revoked"
+
+export const sessionKey = (sessionId: string) => `sess:${sessionId}`
+export const profileKey = (userId: string) => `user:${userId}`
+
+export const newRefreshToken = () => randomBytes(32).toString("base64url")
+export const hashToken = (token: string) => createHash("sha256").update(token).digest()
+
+/**
+ * What the identity services share: user rows with the name decrypted, sessions and their cached state,
+ * and the revocations that several operations perform.
+ */
+export interface IdentityStoreShape {
+  readonly toUser: (row: UserRow) => Effect.Effect<User>
+  readonly findUserById: (id: string) => Effect.Effect<Option.Option<UserRow>>
+  readonly findUserByEmail: (email: string) => Effect.Effect<Option.Option<UserRow>>
+  /** Opens a session (one login, one refresh-token family) and returns its id and first refresh token. */
+  readonly openSession: (
+    userId: string,
+    client: { readonly ip: string | null; readonly userAgent: string | null }
+  ) => Effect.Effect<{ readonly sessionId: string; readonly refreshToken: string }>
+  /** Cached for a minute; None once the session is revoked, expired or its user disabled or gone. */
+  readonly sessionState: (sessionId: string) => Effect.Effect<Option.Option<SessionState>>
+  /** Revokes sessions in the caller's transaction; call `forgetSessions` with the result after commit. */
+  readonly revokeSessions: (
+    where: { readonly userId: string; readonly except?: string } | { readonly sessionId: string },
+    reason: "logout" | "revoked" | "password_changed" | "disabled" | "reuse_detected" | "deleted",
+    actor: string | null
+  ) => Effect.Effect<ReadonlyArray<string>>
+  readonly forgetSessions: (sessionIds: ReadonlyArray<string>) => Effect.Effect<void>
+  /** Drops the cached state of a user's live sessions, so the next request reloads role and status. */
+  readonly reloadSessionsOf: (userId: string) => Effect.Effect<void>
+  readonly cachedProfile: (userId: string) => Effect.Effect<Option.Option<User>>
+  readonly forgetProfile: (userId: string) => Effect.Effect<void>
+}
+
+export class IdentityStore extends Context.Tag("app/IdentityStore")<IdentityStore, IdentityStoreShape>() {
+  static readonly layer = Layer.effect(
+    IdentityStore,
+    Effect.gen(function* () {
+      const sql = yield* SqlClient.SqlClient
+      const cache = yield* Cache
+      const cipher = yield* Cipher
+      const events = yield* Events
+
+      const toUser = (row: UserRow) =>
+        Effect.map(
+          Effect.orDie(cipher.decrypt(row.name)),
+          (name) =>
+            new User({
+              id: row.id,
+              email: row.email,
+              name,
+              role: row.role,
+              createdAt: DateTime.unsafeFromDate(row.createdAt),
+              updatedAt: DateTime.unsafeFromDate(row.updatedAt)
+            })
+        )
+
+      const findUserById = (id: string) =>
+        sql<UserRow>`select * from users where id = ${id}`.pipe(
+          Effect.map((rows) => Option.fromNullable(rows[0])),
+          Effect.orDie,
+          Effect.withSpan("IdentityStore.findUserById")
+        )
+
+      const findUserByEmail = (email: string) =>
+        sql<UserRow>`select * from users where email = ${email}`.pipe(
+          Effect.map((rows) => Option.fromNullable(rows[0])),
+          Effect.orDie,
+          Effect.withSpan("IdentityStore.findUserByEmail")
+        )
+
+      const openSession = Effect.fn("IdentityStore.openSession")(function* (
+        userId: string,
+        client: { readonly ip: string | null; readonly userAgent: string | null }
+      ) {
+        const refreshToken = newRefreshToken()
+        const expiresAt = new Date(Date.now() + Duration.toMillis(REFRESH_TOKEN_TTL))
+        const [session] = yield* sql<{ id: string }>`
+          insert into sessions ${sql.insert({
+            userId,
+            ip: client.ip,
+            userAgent: client.userAgent?.slice(0, 512) ?? null,
+            expiresAt
+          })} returning id`.pipe(Effect.orDie)
+        const sessionId = session!.id
+        yield* sql`insert into refresh_tokens ${sql.insert({
+          tokenHash: hashToken(refreshToken),
+          sessionId,
+          expiresAt
+        })}`.pipe(Effect.orDie)
+        return { sessionId, refreshToken }
+      })
+
+      const sessionState = Effect.fn("IdentityStore.sessionState")(function* (sessionId: string) {
+        const cached = yield* cache.get(sessionKey(sessionId))
+        if (Option.isSome(cached)) {
+          return cached.value === REVOKED ? Option.none() : decodeSessionState(cached.value)
+        }
+        const rows = yield* sql<{ userId: string; role: Role }>`
+          update sessions s set last_used_at = now()
+          from users u
+          where s.id = ${sessionId} and u.id = s.user_id
+            and s.revoked_at is null and s.expires_at > now() and u.disabled_at is null
+          returning s.user_id, u.role`.pipe(Effect.orDie)
+        const state = Option.fromNullable(rows[0])
+        yield* cache.set(
+          sessionKey(sessionId),
+          Option.match(state, { onNone: () => REVOKED, onSome: (s) => JSON.stringify(s) }),
+          SESSION_STATE_TTL
+        )
+        return state
+      })
+
+      const revokeSessions = Effect.fn("IdentityStore.revokeSessions")(function* (
+        where: { readonly userId: string; readonly except?: string } | { readonly sessionId: string },
+        reason: "logout" | "revoked" | "password_changed" | "disabled" | "reuse_detected" | "deleted",
+        actor: string | null
+      ) {
+        const rows =
+          "sessionId" in where
+            ? yield* sql<{ id: string; userId: string }>`
+                update sessions set revoked_at = now()
+                where id = ${where.sessionId} and revoked_at is null returning id, user_id`.pipe(Effect.orDie)
+            : yield* sql<{ id: string; userId: string }>`
+                update sessions set revoked_at = now()
+                where user_id = ${where.userId} and revoked_at is null
+                  and id <> ${where.except ?? "00000000-0000-0000-0000-000000000000"}
+                returning id, user_id`.pipe(Effect.orDie)
+        yield* Effect.forEach(rows, (row) =>
+          events.record({
+            _tag: "session.revoked",
+            actor,
+            payload: { sessionId: row.id, userId: row.userId, reason }
+          })
+        )
+        return rows.map((row) => row.id)
+      })
+
+      const forgetSessions = (sessionIds: ReadonlyArray<string>) =>
+        Effect.forEach(sessionIds, (id) => cache.set(sessionKey(id), REVOKED, SESSION_STATE_TTL), { discard: true })
+
+      const reloadSessionsOf = Effect.fn("IdentityStore.reloadSessionsOf")(function* (userId: string) {
+        const rows = yield* sql<{ id: string }>`
+          select id from sessions where user_id = ${userId} and revoked_at is null`.pipe(Effect.orDie)
+        yield* Effect.forEach(rows, (row) => cache.delete(sessionKey(row.id)), { discard: true })
+      })
+
+      const cachedProfile = Effect.fn("IdentityStore.cachedProfile")(function* (userId: string) {
+        const cached = yield* cache.get(profileKey(userId))
+        if (Option.isSome(cached)) {
+          const decoded = Schema.decodeUnknownOption(Schema.parseJson(User))(cached.value)
+          if (Option.isSome(decoded)) return decoded
+        }
+        const row = yield* findUserById(userId)
+        if (Option.isNone(row) || row.value.disabledAt !== null) return Option.none<User>()
+        const user = yield* toUser(row.value)
+        yield* cache.set(profileKey(userId), JSON.stringify(Schema.encodeSync(User)(user)), PROFILE_TTL)
+        return Option.some(user)
+      })
+
+      return IdentityStore.of({
+        toUser,
+        findUserById,
+        findUserByEmail,
+        openSession,
+        sessionState,
+        revokeSessions,
+        forgetSessions,
+        reloadSessionsOf,
+        cachedProfile,
+        forgetProfile: (userId) => cache.delete(profileKey(userId))
+      })
+    })
+  )
+}
