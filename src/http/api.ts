@@ -7,6 +7,7 @@ import {
   NotFound,
   PayloadTooLarge,
   ServiceUnavailable,
+  UnsupportedMediaType,
   ValidationFailed
 } from "../services/errors.js"
 import { API_ID } from "./api-id.js"
@@ -21,6 +22,7 @@ export const baseApi = HttpApi.make(API_ID)
   .addError(NotFound)
   .addError(LengthRequired)
   .addError(PayloadTooLarge)
+  .addError(UnsupportedMediaType)
   .addError(ServiceUnavailable)
   .addError(InternalError)
   .annotateContext(

@@ -4,7 +4,7 @@ import { Effect, Layer, Option } from "effect"
 import { createServer, type Server } from "node:http"
 import { AppConfig } from "../layers/config.js"
 import { apiLayer, type PlinthApi } from "./api.js"
-import { checkJsonBodyLimit } from "./middleware/body-limit.js"
+import { checkContentType, checkJsonBodyLimit } from "./middleware/body-limit.js"
 import { problemResponse, withProblems } from "./middleware/problems.js"
 import { requestContext } from "./middleware/request-context.js"
 
@@ -15,11 +15,14 @@ const ProblemsMiddleware = HttpApiBuilder.middleware(
     ({ jsonBodyLimit }) =>
       (app) =>
         Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) =>
-          Option.match(checkJsonBodyLimit(request, jsonBodyLimit), {
-            onNone: () => withProblems(app),
-            onSome: (problem) =>
-              Effect.succeed(problemResponse(problem, new URL(request.url, "http://plinth").pathname))
-          })
+          Option.match(
+            Option.orElse(checkContentType(request), () => checkJsonBodyLimit(request, jsonBodyLimit)),
+            {
+              onNone: () => withProblems(app),
+              onSome: (problem) =>
+                Effect.succeed(problemResponse(problem, new URL(request.url, "http://plinth").pathname))
+            }
+          )
         )
   )
 )

@@ -1,6 +1,6 @@
 import type { HttpServerRequest } from "@effect/platform"
 import { Option } from "effect"
-import { LengthRequired, PayloadTooLarge } from "../../services/errors.js"
+import { LengthRequired, PayloadTooLarge, UnsupportedMediaType } from "../../services/errors.js"
 
 const isJsonLike = (contentType: string) =>
   /^application\/([\w.+-]+\+)?json\b|^application\/x-www-form-urlencoded\b|^text\//i.test(contentType)
@@ -29,3 +29,16 @@ export const checkJsonBodyLimit = (
     ? Option.some(new PayloadTooLarge({ detail: `The body exceeds the limit of ${limit} bytes`, limit }))
     : Option.none()
 }
+
+const isForm = (contentType: string) =>
+  /^(multipart\/form-data|application\/x-www-form-urlencoded)\b/i.test(contentType)
+
+/**
+ * No endpoint takes a form: JSON bodies are JSON and uploads are raw bytes. Left alone, the platform would parse a
+ * form as the payload of any JSON endpoint (a multipart one into temporary files, past the JSON limit) and answer a
+ * malformed multipart body with a 500.
+ */
+export const checkContentType = (request: HttpServerRequest.HttpServerRequest): Option.Option<UnsupportedMediaType> =>
+  isForm(request.headers["content-type"] ?? "")
+    ? Option.some(new UnsupportedMediaType({ detail: "Send the body as application/json" }))
+    : Option.none()

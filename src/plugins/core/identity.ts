@@ -1,6 +1,6 @@
 import { Layer } from "effect"
 import { AdminGroup, AuthGroup, SessionsGroup, UsersGroup } from "../../http/groups/identity.js"
-import { IdentityHandlers } from "../../http/handlers/identity.js"
+import { AuthenticationLive, IdentityHandlers } from "../../http/handlers/identity.js"
 import { Accounts } from "../../services/identity/accounts.js"
 import { Administration } from "../../services/identity/administration.js"
 import { AdminBootstrap } from "../../services/identity/bootstrap.js"
@@ -10,10 +10,13 @@ import { Profiles } from "../../services/identity/profiles.js"
 import { IdentityStore } from "../../services/identity/store.js"
 import { defineModule } from "../module.js"
 
-const IdentityServices = Layer.mergeAll(Accounts.layer, Profiles.layer, Administration.layer, AdminBootstrap).pipe(
-  Layer.provideMerge(AccountDeletion.layer),
-  Layer.provideMerge(IdentityStore.layer)
-)
+/** Shared with the modules whose endpoints need authentication; built once however many use it. */
+export const IdentityServices = Layer.mergeAll(
+  Accounts.layer,
+  Profiles.layer,
+  Administration.layer,
+  AdminBootstrap
+).pipe(Layer.provideMerge(AccountDeletion.layer), Layer.provideMerge(IdentityStore.layer))
 
 /** Accounts, sessions, profiles, roles and administration. */
 export const IdentityModule = defineModule({
@@ -23,3 +26,6 @@ export const IdentityModule = defineModule({
   http: IdentityHandlers.pipe(Layer.provide(IdentityServices)),
   consumers: []
 })
+
+/** The bearer-token middleware, for other modules' authenticated groups. */
+export const Authenticated = AuthenticationLive.pipe(Layer.provide(IdentityServices))

@@ -1,7 +1,17 @@
 import { Schema } from "effect"
 import { strictRequest } from "../schema.js"
 
-export const Role = Schema.Literal("admin", "moderator", "user", "guest")
+/**
+ * JSON and query strings cannot carry `undefined`, so an optional field is absent or valid: `exact` keeps the
+ * `| undefined` branch out of the schema, which would otherwise add an "Expected undefined" problem to every
+ * invalid value.
+ */
+const optionalField = <S extends Schema.Schema.Any>(schema: S) => Schema.optionalWith(schema, { exact: true })
+
+export const Role = Schema.Literal("admin", "moderator", "user", "guest").annotations({
+  // `override`, or the union would report one "Expected ..." problem per member instead of this one.
+  message: () => ({ message: "must be one of admin, moderator, user, guest", override: true })
+})
 export type Role = typeof Role.Type
 
 export const Email = Schema.compose(Schema.Trim, Schema.Lowercase).pipe(
@@ -74,7 +84,7 @@ export class SessionView extends Schema.Class<SessionView>("Session")({
 export class SessionList extends Schema.Class<SessionList>("SessionList")({ items: Schema.Array(SessionView) }) {}
 
 export class UpdateProfileRequest extends Schema.Class<UpdateProfileRequest>("UpdateProfileRequest")(
-  Schema.Struct({ name: Schema.optional(Name), email: Schema.optional(Email) }).annotations(strictRequest)
+  Schema.Struct({ name: optionalField(Name), email: optionalField(Email) }).annotations(strictRequest)
 ) {}
 
 export class ChangePasswordRequest extends Schema.Class<ChangePasswordRequest>("ChangePasswordRequest")(
@@ -89,7 +99,7 @@ export class DeleteAccountRequest extends Schema.Class<DeleteAccountRequest>("De
 ) {}
 
 export class AdminUpdateUserRequest extends Schema.Class<AdminUpdateUserRequest>("AdminUpdateUserRequest")(
-  Schema.Struct({ role: Schema.optional(Role), disabled: Schema.optional(Schema.Boolean) }).annotations(strictRequest)
+  Schema.Struct({ role: optionalField(Role), disabled: optionalField(Schema.Boolean) }).annotations(strictRequest)
 ) {}
 
 export const PageLimit = Schema.NumberFromString.pipe(
@@ -98,10 +108,10 @@ export const PageLimit = Schema.NumberFromString.pipe(
 )
 
 export const ListUsersParams = Schema.Struct({
-  limit: Schema.optionalWith(PageLimit, { default: () => 20 }),
-  cursor: Schema.optional(Schema.String.pipe(Schema.maxLength(200))),
-  role: Schema.optional(Role),
-  q: Schema.optional(Schema.String.pipe(Schema.maxLength(255)))
+  limit: Schema.optionalWith(PageLimit, { default: () => 20, exact: true }),
+  cursor: optionalField(Schema.String.pipe(Schema.maxLength(200))),
+  role: optionalField(Role),
+  q: optionalField(Schema.String.pipe(Schema.maxLength(255)))
 })
 
 export class UserPage extends Schema.Class<UserPage>("UserPage")({

@@ -77,7 +77,8 @@ export class IdentityStore extends Context.Tag("app/IdentityStore")<IdentityStor
 
       const toUser = (row: UserRow) =>
         Effect.map(
-          Effect.orDie(cipher.decrypt(row.name)),
+          // Imported users have no name until they set one; there is nothing to decrypt then.
+          row.name === "" ? Effect.succeed("") : Effect.orDie(cipher.decrypt(row.name)),
           (name) =>
             new User({
               id: row.id,

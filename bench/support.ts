@@ -1,0 +1,163 @@
+/** What every benchmark scenario shares: the server as `npm start` runs it, load runs, medians and tables. */
+import autocannon from "autocannon"
+import { spawn, type ChildProcess } from "node:child_process"
+import { mkdtempSync, readFileSync, rmSync } from "node:fs"
+import { createServer } from "node:net"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import pg from "pg"
+
+export const LOAD_RUNS = 3
+export const LOAD_SECONDS = Number(process.env["BENCH_SECONDS"] ?? "10")
+
+export const median = (values: ReadonlyArray<number>) => {
+  const sorted = [...values].sort((a, b) => a - b)
+  const middle = Math.floor(sorted.length / 2)
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2
+}
+
+const freePort = () =>
+  new Promise<number>((resolve) => {
+    const probe = createServer()
+    probe.listen(0, "127.0.0.1", () => {
+      const address = probe.address()
+      const port = typeof address === "object" && address !== null ? address.port : 0
+      probe.close(() => resolve(port))
+    })
+  })
+
+/** BENCH_DATABASE_URL, BENCH_REDIS_URL and BENCH_AMQP_URL select real backends; each run gets a fresh database. */
+export const realBackends = () => {
+  const pick = (name: string) => {
+    const value = process.env[name]
+    return value === undefined || value === "" ? undefined : value
+  }
+  return { database: pick("BENCH_DATABASE_URL"), redis: pick("BENCH_REDIS_URL"), amqp: pick("BENCH_AMQP_URL") }
+}
+
+export const backendLabel = () => {
+  const { database, redis, amqp } = realBackends()
+  const real = [database && "PostgreSQL", redis && "Redis", amqp && "RabbitMQ"].filter(Boolean)
+  return real.length === 0 ? "embedded defaults" : real.join(" + ")
+}
+
+export interface Server {
+  readonly url: string
+  readonly child: ChildProcess
+  readonly readyAfterMs: number
+  readonly dataDir: string
+}
+
+export const newDataDir = () => mkdtempSync(join(tmpdir(), "plinth-bench-"))
+
+export const freshDatabase = async (adminUrl: string) => {
+  const name = `plinth_bench_${Date.now().toString(36)}`
+  const admin = new pg.Client({ connectionString: adminUrl })
+  await admin.connect()
+  await admin.query(`create database ${name}`)
+  await admin.end()
+  const url = new URL(adminUrl)
+  url.pathname = `/${name}`
+  return {
+    url: url.toString(),
+    drop: async () => {
+      const client = new pg.Client({ connectionString: adminUrl })
+      await client.connect()
+      await client.query(`drop database if exists ${name} with (force)`)
+      await client.end()
+    }
+  }
+}
+
+const running = new Map<Server, () => Promise<void>>()
+
+export const start = async (
+  options: { readonly dataDir?: string; readonly env?: Record<string, string> } = {}
+): Promise<Server> => {
+  const dataDir = options.dataDir ?? newDataDir()
+  const { database, redis, amqp } = realBackends()
+  const fresh = database === undefined ? undefined : await freshDatabase(database)
+  const port = await freePort()
+  const url = `http://127.0.0.1:${port}`
+  const started = performance.now()
+  const child = spawn(process.execPath, ["dist/main.mjs"], {
+    env: {
+      PATH: process.env["PATH"] ?? "",
+      PORT: String(port),
+      HOST: "127.0.0.1",
+      DATA_DIR: dataDir,
+      LOG_LEVEL: "warn",
+      LOG_FORMAT: "json",
+      ...(fresh === undefined ? {} : { DATABASE_URL: fresh.url }),
+      ...(redis === undefined ? {} : { REDIS_URL: redis }),
+      ...(amqp === undefined ? {} : { AMQP_URL: amqp }),
+      ...options.env
+    },
+    stdio: "ignore"
+  })
+  const deadline = started + 60_000
+  while (performance.now() < deadline) {
+    const ready = await fetch(`${url}/health/ready`).then(
+      (response) => response.status === 200,
+      () => false
+    )
+    if (ready) {
+      const server = { url, child, readyAfterMs: performance.now() - started, dataDir }
+      running.set(server, async () => {
+        await fresh?.drop()
+        if (options.dataDir === undefined) rmSync(dataDir, { recursive: true, force: true })
+      })
+      return server
+    }
+    await new Promise((resolve) => setTimeout(resolve, 10))
+  }
+  child.kill("SIGKILL")
+  await fresh?.drop()
+  throw new Error("the server did not become ready within 60 s")
+}
+
+export const stop = async (server: Server) => {
+  await new Promise<void>((resolve) => {
+    server.child.once("exit", () => resolve())
+    server.child.kill("SIGTERM")
+  })
+  await running.get(server)?.()
+  running.delete(server)
+}
+
+export const rssMiB = (pid: number) => {
+  const status = readFileSync(`/proc/${pid}/status`, "utf8")
+  const kib = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? "0")
+  return kib / 1024
+}
+
+export interface LoadResult {
+  readonly rps: number
+  readonly p50: number
+  readonly p99: number
+  readonly errors: number
+}
+
+/** LOAD_RUNS runs of LOAD_SECONDS each; medians of the runs. `fresh` builds the options anew for every run. */
+export const load = async (fresh: () => Promise<autocannon.Options> | autocannon.Options): Promise<LoadResult> => {
+  const results: Array<autocannon.Result> = []
+  for (let run = 0; run < LOAD_RUNS; run++) {
+    results.push(await autocannon({ duration: LOAD_SECONDS, ...(await fresh()) }))
+  }
+  return {
+    rps: median(results.map((r) => r.requests.average)),
+    p50: median(results.map((r) => r.latency.p50)),
+    p99: median(results.map((r) => r.latency.p99)),
+    errors: results.reduce((sum, r) => sum + r.errors + r.non2xx, 0)
+  }
+}
+
+export const printLoadTable = (title: string) => {
+  console.log(`\n## ${title} (${backendLabel()}; autocannon, ${LOAD_RUNS} runs of ${LOAD_SECONDS} s, medians)\n`)
+  console.log("| request | connections | requests/s | p50 | p99 | non-2xx or errors |")
+  console.log("| --- | --- | --- | --- | --- | --- |")
+  return (name: string, connections: number, result: LoadResult) =>
+    console.log(
+      `| ${name} | ${connections} | ${result.rps.toFixed(0)} | ${result.p50} ms | ${result.p99} ms | ${result.errors} |`
+    )
+}

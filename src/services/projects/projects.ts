@@ -1,0 +1,202 @@
+import { SqlClient } from "@effect/sql"
+import { Context, DateTime, Duration, Effect, Layer, Option, Schema } from "effect"
+import { Cache } from "../../layers/cache.js"
+import { ReadReplica } from "../../layers/database.js"
+import { Forbidden, NotFound, type ValidationFailed } from "../errors.js"
+import { Events } from "../events/events.js"
+import type { Actor } from "../identity/current-user.js"
+import { requireRole } from "../identity/policy.js"
+import { decodeCursor, likePattern, pageOf } from "../pagination.js"
+import { Project, ProjectPage } from "./schema.js"
+
+interface ProjectRow {
+  readonly id: string
+  readonly name: string
+  readonly description: string | null
+  readonly ownerId: string
+  readonly createdAt: Date
+  readonly updatedAt: Date
+}
+
+const toProject = (row: ProjectRow) =>
+  new Project({
+    id: row.id,
+    name: row.name,
+    description: row.description,
+    ownerId: row.ownerId,
+    createdAt: DateTime.unsafeFromDate(row.createdAt),
+    updatedAt: DateTime.unsafeFromDate(row.updatedAt)
+  })
+
+const CachedProject = Schema.parseJson(Project)
+const PROJECT_TTL = Duration.minutes(5)
+export const projectKey = (id: string) => `project:${id}`
+
+const notFound = new NotFound({ detail: "No such project" })
+
+export interface ListProjects {
+  readonly limit: number
+  readonly cursor?: string | undefined
+  readonly ownerId?: string | undefined
+  readonly q?: string | undefined
+}
+
+export interface ProjectsShape {
+  readonly create: (
+    actor: Actor,
+    input: { readonly name: string; readonly description?: string | null | undefined }
+  ) => Effect.Effect<Project, Forbidden>
+  readonly get: (actor: Actor, id: string) => Effect.Effect<Project, NotFound>
+  readonly list: (actor: Actor, query: ListProjects) => Effect.Effect<ProjectPage, ValidationFailed>
+  readonly update: (
+    actor: Actor,
+    id: string,
+    changes: { readonly name?: string | undefined; readonly description?: string | null | undefined }
+  ) => Effect.Effect<Project, Forbidden | NotFound>
+  readonly remove: (actor: Actor, id: string) => Effect.Effect<void, Forbidden | NotFound>
+  /** The project, if the actor may change it and its files: its owner (not a guest), a moderator or an admin. */
+  readonly authorizeChange: (actor: Actor, id: string) => Effect.Effect<Project, Forbidden | NotFound>
+}
+
+export class Projects extends Context.Tag("app/Projects")<Projects, ProjectsShape>() {
+  static readonly layer = Layer.effect(
+    Projects,
+    Effect.gen(function* () {
+      const sql = yield* SqlClient.SqlClient
+      const replica = yield* ReadReplica
+      const cache = yield* Cache
+      const events = yield* Events
+
+      const load = Effect.fn("Projects.load")(function* (id: string) {
+        const cached = yield* cache.get(projectKey(id))
+        if (Option.isSome(cached)) {
+          const decoded = Schema.decodeUnknownOption(CachedProject)(cached.value)
+          if (Option.isSome(decoded)) return decoded
+        }
+        const [row] = yield* sql<ProjectRow>`select * from projects where id = ${id}`.pipe(Effect.orDie)
+        if (row === undefined) return Option.none<Project>()
+        const project = toProject(row)
+        yield* cache.set(projectKey(id), Schema.encodeSync(CachedProject)(project), PROJECT_TTL)
+        return Option.some(project)
+      })
+
+      const get = (_actor: Actor, id: string) =>
+        Effect.flatMap(load(id), Option.match({ onNone: () => Effect.fail(notFound), onSome: Effect.succeed }))
+
+      const authorizeChange = Effect.fn("Projects.authorizeChange")(function* (actor: Actor, id: string) {
+        const project = yield* get(actor, id)
+        const mayChange =
+          actor.role === "admin" ||
+          actor.role === "moderator" ||
+          (actor.role === "user" && project.ownerId === actor.userId)
+        if (!mayChange) return yield* new Forbidden({ detail: "Only the owner, a moderator or an admin may change it" })
+        return project
+      })
+
+      const create = Effect.fn("Projects.create")(function* (
+        actor: Actor,
+        input: { readonly name: string; readonly description?: string | null | undefined }
+      ) {
+        yield* requireRole(actor, ["admin", "moderator", "user"], "create projects")
+        const row = yield* sql
+          .withTransaction(
+            Effect.gen(function* () {
+              const [row] = yield* sql<ProjectRow>`insert into projects ${sql.insert({
+                name: input.name,
+                description: input.description ?? null,
+                ownerId: actor.userId
+              })} returning *`
+              yield* events.record({
+                _tag: "project.created",
+                actor: actor.userId,
+                payload: { projectId: row!.id, ownerId: actor.userId, name: row!.name }
+              })
+              return row!
+            })
+          )
+          .pipe(Effect.orDie)
+        return toProject(row)
+      })
+
+      const list = Effect.fn("Projects.list")(function* (_actor: Actor, query: ListProjects) {
+        const after = yield* decodeCursor(query.cursor)
+        const conditions = [
+          ...(query.ownerId === undefined ? [] : [replica`owner_id = ${query.ownerId}`]),
+          ...(query.q === undefined ? [] : [replica`name ilike ${likePattern(query.q)}`]),
+          ...Option.match(after, {
+            onNone: () => [],
+            onSome: ([createdAt, id]) => [replica`(created_at, id) < (${createdAt}::timestamptz, ${id})`]
+          })
+        ]
+        const rows = yield* replica<ProjectRow & { cursorAt: string }>`
+          select *, created_at::text as cursor_at from projects
+          where ${replica.and(conditions)}
+          order by created_at desc, id desc
+          limit ${query.limit + 1}`.pipe(Effect.orDie)
+        const { page, nextCursor } = pageOf(rows, query.limit)
+        return new ProjectPage({ items: page.map(toProject), nextCursor })
+      })
+
+      const update = Effect.fn("Projects.update")(function* (
+        actor: Actor,
+        id: string,
+        changes: { readonly name?: string | undefined; readonly description?: string | null | undefined }
+      ) {
+        yield* authorizeChange(actor, id)
+        const assignments = {
+          ...(changes.name === undefined ? {} : { name: changes.name }),
+          ...(changes.description === undefined ? {} : { description: changes.description })
+        }
+        const row = yield* sql
+          .withTransaction(
+            Effect.gen(function* () {
+              const [row] = yield* sql<ProjectRow>`
+                update projects set ${sql.update({ ...assignments, updatedAt: new Date() })}
+                where id = ${id} returning *`
+              if (row === undefined) return undefined
+              yield* events.record({
+                _tag: "project.updated",
+                actor: actor.userId,
+                payload: { projectId: id, ownerId: row.ownerId, changed: Object.keys(assignments) }
+              })
+              return row
+            })
+          )
+          .pipe(Effect.orDie)
+        yield* cache.delete(projectKey(id))
+        if (row === undefined) return yield* notFound
+        return toProject(row)
+      })
+
+      const remove = Effect.fn("Projects.remove")(function* (actor: Actor, id: string) {
+        yield* authorizeChange(actor, id)
+        const deleted = yield* sql
+          .withTransaction(
+            Effect.gen(function* () {
+              const files = yield* sql<{ storageKey: string }>`select storage_key from files where project_id = ${id}`
+              const [row] = yield* sql<{ ownerId: string }>`delete from projects where id = ${id} returning owner_id`
+              if (row === undefined) return false
+              yield* events.record({
+                _tag: "project.deleted",
+                actor: actor.userId,
+                payload: { projectId: id, ownerId: row.ownerId }
+              })
+              if (files.length > 0) {
+                yield* events.record({
+                  _tag: "storage.purge_requested",
+                  actor: actor.userId,
+                  payload: { keys: files.map((file) => file.storageKey), prefixes: [] }
+                })
+              }
+              return true
+            })
+          )
+          .pipe(Effect.orDie)
+        yield* cache.delete(projectKey(id))
+        if (!deleted) return yield* notFound
+      })
+
+      return Projects.of({ create, get, list, update, remove, authorizeChange })
+    })
+  )
+}
