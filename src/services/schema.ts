@@ -1,4 +1,4 @@
-import type { SchemaAST } from "effect"
+import { Schema, type SchemaAST } from "effect"
 
 /**
  * Decoding options for every request body: report every failing field, not only the first, and reject
@@ -7,3 +7,9 @@ import type { SchemaAST } from "effect"
 export const strictRequest: { readonly parseOptions: SchemaAST.ParseOptions } = {
   parseOptions: { errors: "all", onExcessProperty: "error" }
 }
+
+/**
+ * An optional request field that, when present, must be valid: `exact` keeps a bad value from also being
+ * reported as "expected undefined".
+ */
+export const optionalField = <S extends Schema.Schema.Any>(schema: S) => Schema.optionalWith(schema, { exact: true })

@@ -1,24 +1,13 @@
 import { SqlClient } from "@effect/sql"
-import { Context, Effect, Layer, Option, Schema } from "effect"
-import { FieldProblem, Forbidden, NotFound, ValidationFailed } from "../errors.js"
+import { Context, Effect, Layer, Option } from "effect"
+import { Forbidden, NotFound, type ValidationFailed } from "../errors.js"
 import { Events } from "../events/events.js"
 import type { Actor } from "./current-user.js"
 import { AccountDeletion } from "./deletion.js"
 import { canAdministerUsers, canListUsers, requireRole } from "./policy.js"
+import { decodeCursor, likePattern, pageOf } from "../pagination.js"
 import { UserPage, type Role, type User } from "./schema.js"
 import { IdentityStore, type UserRow } from "./store.js"
-
-/** Opaque to clients: the position after the last row of a page, as (created_at, id). */
-const Cursor = Schema.compose(Schema.StringFromBase64Url, Schema.parseJson(Schema.Tuple(Schema.String, Schema.UUID)))
-const decodeCursor = Schema.decodeUnknownOption(Cursor)
-const encodeCursor = Schema.encodeSync(Cursor)
-
-const badCursor = new ValidationFailed({
-  detail: "The cursor is not one this server issued",
-  errors: [new FieldProblem({ path: "cursor", message: "is invalid" })]
-})
-
-const likePattern = (text: string) => `%${text.replace(/[\\%_]/g, "\\$&")}%`
 
 export interface ListUsers {
   readonly limit: number
@@ -51,8 +40,7 @@ export class Administration extends Context.Tag("app/Administration")<Administra
 
       const list = Effect.fn("Administration.list")(function* (actor: Actor, query: ListUsers) {
         yield* requireRole(actor, canListUsers, "list users")
-        const after = query.cursor === undefined ? Option.none() : decodeCursor(query.cursor)
-        if (query.cursor !== undefined && Option.isNone(after)) return yield* badCursor
+        const after = yield* decodeCursor(query.cursor)
         const conditions = [
           ...(query.role === undefined ? [] : [sql`role = ${query.role}`]),
           ...(query.q === undefined ? [] : [sql`email ilike ${likePattern(query.q.toLowerCase())}`]),
@@ -66,13 +54,8 @@ export class Administration extends Context.Tag("app/Administration")<Administra
           where ${sql.and(conditions)}
           order by created_at desc, id desc
           limit ${query.limit + 1}`.pipe(Effect.orDie)
-        const page = rows.slice(0, query.limit)
-        const last = page[page.length - 1]
-        const items = yield* Effect.forEach(page, store.toUser)
-        return new UserPage({
-          items,
-          nextCursor: rows.length > query.limit && last !== undefined ? encodeCursor([last.cursorAt, last.id]) : null
-        })
+        const { page, nextCursor } = pageOf(rows, query.limit)
+        return new UserPage({ items: yield* Effect.forEach(page, store.toUser), nextCursor })
       })
 
       const update = Effect.fn("Administration.update")(function* (

@@ -1,13 +1,12 @@
 import { Schema } from "effect"
-import { strictRequest } from "../schema.js"
+import { PageLimit } from "../pagination.js"
+import { optionalField, strictRequest } from "../schema.js"
 
 /**
  * JSON and query strings cannot carry `undefined`, so an optional field is absent or valid: `exact` keeps the
  * `| undefined` branch out of the schema, which would otherwise add an "Expected undefined" problem to every
  * invalid value.
  */
-const optionalField = <S extends Schema.Schema.Any>(schema: S) => Schema.optionalWith(schema, { exact: true })
-
 export const Role = Schema.Literal("admin", "moderator", "user", "guest").annotations({
   // `override`, or the union would report one "Expected ..." problem per member instead of this one.
   message: () => ({ message: "must be one of admin, moderator, user, guest", override: true })
@@ -101,11 +100,6 @@ export class DeleteAccountRequest extends Schema.Class<DeleteAccountRequest>("De
 export class AdminUpdateUserRequest extends Schema.Class<AdminUpdateUserRequest>("AdminUpdateUserRequest")(
   Schema.Struct({ role: optionalField(Role), disabled: optionalField(Schema.Boolean) }).annotations(strictRequest)
 ) {}
-
-export const PageLimit = Schema.NumberFromString.pipe(
-  Schema.int(),
-  Schema.between(1, 100, { message: () => "must be an integer from 1 to 100" })
-)
 
 export const ListUsersParams = Schema.Struct({
   limit: Schema.optionalWith(PageLimit, { default: () => 20, exact: true }),

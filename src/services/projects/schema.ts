@@ -1,6 +1,6 @@
 import { Schema } from "effect"
 import { PageLimit } from "../pagination.js"
-import { strictRequest } from "../schema.js"
+import { optionalField, strictRequest } from "../schema.js"
 
 export const ProjectName = Schema.Trim.pipe(
   Schema.minLength(1, { message: () => "must not be empty" }),
@@ -22,21 +22,21 @@ export class Project extends Schema.Class<Project>("Project")({
 }) {}
 
 export class CreateProjectRequest extends Schema.Class<CreateProjectRequest>("CreateProjectRequest")(
-  Schema.Struct({ name: ProjectName, description: Schema.optional(ProjectDescription) }).annotations(strictRequest)
+  Schema.Struct({ name: ProjectName, description: optionalField(ProjectDescription) }).annotations(strictRequest)
 ) {}
 
 export class UpdateProjectRequest extends Schema.Class<UpdateProjectRequest>("UpdateProjectRequest")(
   Schema.Struct({
-    name: Schema.optional(ProjectName),
-    description: Schema.optional(ProjectDescription)
+    name: optionalField(ProjectName),
+    description: optionalField(ProjectDescription)
   }).annotations(strictRequest)
 ) {}
 
 export const ListProjectsParams = Schema.Struct({
-  limit: Schema.optionalWith(PageLimit, { default: () => 20 }),
-  cursor: Schema.optional(Schema.String.pipe(Schema.maxLength(200))),
-  ownerId: Schema.optional(Schema.UUID),
-  q: Schema.optional(Schema.String.pipe(Schema.minLength(1), Schema.maxLength(255)))
+  limit: Schema.optionalWith(PageLimit, { default: () => 20, exact: true }),
+  cursor: optionalField(Schema.String.pipe(Schema.maxLength(200))),
+  ownerId: optionalField(Schema.UUID),
+  q: optionalField(Schema.String.pipe(Schema.minLength(1), Schema.maxLength(255)))
 })
 
 export class ProjectPage extends Schema.Class<ProjectPage>("ProjectPage")({
