@@ -97,7 +97,7 @@ export const start = async (
   })
   const deadline = started + 60_000
   while (performance.now() < deadline) {
-    const ready = await fetch(`${url}/health/ready`).then(
+    const ready = await fetch(`${url}/health/ready`, { signal: AbortSignal.timeout(2000) }).then(
       (response) => response.status === 200,
       () => false
     )

@@ -9,6 +9,7 @@ import { LoggerLive } from "./layers/logger.js"
 import { coreMigrations } from "./layers/migrations/core.js"
 import { makeMigrationsLive } from "./layers/migrations/index.js"
 import type { Platform } from "./plugins/module.js"
+import { RegisteredConsumers } from "./services/events/registered-consumers.js"
 import { ServicesLive } from "./services/index.js"
 import { consumersLive, enabledModules, migrationsOf } from "./plugins/registry.js"
 
@@ -24,7 +25,11 @@ const Roles = Layer.unwrapEffect(
     const http = makeHttpLive(foldApi(modules.flatMap((m) => m.groups)), handlers)
     const workers = consumersLive(modules)
     const roles = mode === "server" ? http : mode === "worker" ? workers : Layer.merge(http, workers)
-    return roles.pipe(Layer.provide(makeMigrationsLive(migrations)))
+    const consumers = Layer.succeed(
+      RegisteredConsumers,
+      modules.flatMap((m) => m.consumers.map((consumer) => consumer.name))
+    )
+    return roles.pipe(Layer.provide(consumers), Layer.provide(makeMigrationsLive(migrations)))
   })
 )
 

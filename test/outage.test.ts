@@ -14,6 +14,7 @@ import { coreMigrations } from "../src/layers/migrations/core.js"
 import { makeMigrationsLive } from "../src/layers/migrations/index.js"
 import { Queue } from "../src/layers/queue.js"
 import { OperationsModule } from "../src/plugins/core/operations.js"
+import { RegisteredConsumers } from "../src/services/events/registered-consumers.js"
 import { ServicesLive } from "../src/services/index.js"
 import { freshPostgresDatabase } from "./support/postgres.js"
 import { freePort, raw } from "./support/server.js"
@@ -128,6 +129,7 @@ const OutageRigLive = (urls: { database: string; redis: string; amqp: string }) 
         Layer.provideMerge(Layer.merge(server, consumer)),
         Layer.provide(makeMigrationsLive(coreMigrations)),
         Layer.provide(ServicesLive),
+        Layer.provide(Layer.succeed(RegisteredConsumers, [])),
         Layer.provide(InfraLive),
         Layer.provide(LoggerLive),
         Layer.provide(Layer.succeed(AppConfig, settings))

@@ -10,6 +10,7 @@ import type { RateLimiter } from "../layers/rate-limiter.js"
 import type { Storage } from "../layers/storage.js"
 import type { TokenSigner } from "../layers/token-signer.js"
 import type { Events } from "../services/events/events.js"
+import type { RegisteredConsumers } from "../services/events/registered-consumers.js"
 
 /** What every module may ask for: the infrastructure that `src/layers/index.ts` provides. */
 export type Platform =
@@ -25,6 +26,7 @@ export type Platform =
   | Cipher
   | TokenSigner
   | Events
+  | RegisteredConsumers
 
 export type Migration = Effect.Effect<void, unknown, SqlClient.SqlClient>
 

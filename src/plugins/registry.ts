@@ -1,12 +1,14 @@
 import { Effect, Layer } from "effect"
 import { ConfigInvalid } from "../layers/config.js"
 import { Queue } from "../layers/queue.js"
+import { EventsModule } from "./core/events.js"
 import { IdentityModule } from "./core/identity.js"
 import { OperationsModule } from "./core/operations.js"
-import type { Migration, Module } from "./module.js"
+import { ProjectsModule } from "./core/projects.js"
+import type { Migration, Module, Platform } from "./module.js"
 
 /** Always on. */
-export const coreModules: ReadonlyArray<Module> = [OperationsModule, IdentityModule]
+export const coreModules: ReadonlyArray<Module> = [OperationsModule, IdentityModule, EventsModule, ProjectsModule]
 
 /** Every plugin a deployment may turn on with PLUGINS, by name. HttpApi types are static, so all are imported. */
 export const pluginRegistry: Readonly<Record<string, Module>> = {}
@@ -57,14 +59,27 @@ export const migrationsOf = (core: Readonly<Record<string, Migration>>, modules:
     return migrations
   })
 
-/** Every consumer of every enabled module, consuming until shutdown. */
+/**
+ * Every consumer and background worker of every enabled module, running until shutdown. The workers start
+ * once every consumer has subscribed, so the relay never publishes an event before the queues that should
+ * receive it exist.
+ */
 export const consumersLive = (modules: ReadonlyArray<Module>) =>
-  Layer.scopedDiscard(
-    Effect.flatMap(Queue, (queue) =>
-      Effect.forEach(
-        modules.flatMap((module) => module.consumers),
-        (consumer) => queue.consume(consumer),
-        { discard: true }
+  modules
+    .reduce<Layer.Layer<never, never, Platform>>(
+      (all, module) => (module.workers === undefined ? all : Layer.merge(all, module.workers)),
+      Layer.empty
+    )
+    .pipe(
+      Layer.provide(
+        Layer.scopedDiscard(
+          Effect.flatMap(Queue, (queue) =>
+            Effect.forEach(
+              modules.flatMap((module) => module.consumers),
+              (consumer) => queue.consume(consumer),
+              { discard: true }
+            )
+          )
+        )
       )
     )
-  )

@@ -3,7 +3,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Effect, Layer } from "effect"
 import { coreMigrations } from "../../src/layers/migrations/core.js"
 import { defineModule } from "../../src/plugins/module.js"
-import { enabledModules, migrationsOf } from "../../src/plugins/registry.js"
+import { coreModules, enabledModules, migrationsOf } from "../../src/plugins/registry.js"
 
 const plugin = (name: string, group: string, migrationId: string) =>
   defineModule({
@@ -19,7 +19,7 @@ describe("Module registry", () => {
     Effect.gen(function* () {
       const registry = { audit: plugin("audit", "audit", "1001_audit") }
       const modules = yield* enabledModules(["audit", "audit"], registry)
-      expect(modules.map((m) => m.name)).toEqual(["operations", "audit"])
+      expect(modules.map((m) => m.name)).toEqual([...coreModules.map((m) => m.name), "audit"])
       const migrations = yield* migrationsOf(coreMigrations, modules)
       expect(Object.keys(migrations)).toContain("1001_audit")
       expect(Object.keys(migrations)).toContain("0001_create_users")

@@ -29,7 +29,7 @@ export const waitUntilReady = (url: string, seconds = 30) =>
   Effect.promise(async () => {
     const deadline = Date.now() + seconds * 1000
     while (Date.now() < deadline) {
-      const ready = await fetch(`${url}/health/ready`).then(
+      const ready = await fetch(`${url}/health/ready`, { signal: AbortSignal.timeout(2000) }).then(
         (response) => response.status === 200,
         () => false
       )

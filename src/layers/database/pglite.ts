@@ -6,8 +6,9 @@ import { SqlClient } from "@effect/sql"
 import type { Connection } from "@effect/sql/SqlConnection"
 import { SqlError } from "@effect/sql/SqlError"
 import * as Statement from "@effect/sql/Statement"
-import { Effect, Layer, Stream, String } from "effect"
+import { Context, Effect, Layer, Queue, Stream, String } from "effect"
 import { mkdir } from "node:fs/promises"
+import { DatabaseNotifications } from "../database.js"
 
 type TransformRows = (<A extends object>(rows: ReadonlyArray<A>) => ReadonlyArray<A>) | undefined
 
@@ -66,7 +67,7 @@ const make = (directory: string) =>
     const shared = connection(permit.withPermits(1))
     const reserved = connection((effect) => effect)
 
-    return yield* SqlClient.make({
+    const client = yield* SqlClient.make({
       acquirer: Effect.succeed(shared),
       transactionAcquirer: Effect.as(
         Effect.acquireRelease(permit.take(1), () => permit.release(1)),
@@ -79,8 +80,30 @@ const make = (directory: string) =>
         ["db.namespace", "pglite"]
       ]
     })
+
+    // LISTEN is a statement of the one session, so it waits for the permit like any other.
+    const listen = (channel: string) =>
+      Effect.gen(function* () {
+        const received = yield* Queue.unbounded<string>()
+        yield* Effect.acquireRelease(
+          permit.withPermits(1)(
+            Effect.tryPromise({
+              try: () => db.listen(channel, (payload) => received.unsafeOffer(payload)),
+              catch: (cause) => new SqlError({ cause, message: "Failed to listen" })
+            })
+          ),
+          (unlisten) => permit.withPermits(1)(Effect.promise(() => unlisten().catch(() => undefined)))
+        )
+        return Stream.fromQueue(received)
+      })
+
+    const notify = (channel: string, payload: string) => Effect.asVoid(client`select pg_notify(${channel}, ${payload})`)
+
+    return Context.make(SqlClient.SqlClient, client).pipe(
+      Context.add(DatabaseNotifications, DatabaseNotifications.of({ listen, notify }))
+    )
   })
 
 /** The embedded database: PostgreSQL compiled to WASM, persisted in `directory`. */
 export const makePgliteClient = (directory: string) =>
-  Layer.scoped(SqlClient.SqlClient, make(directory)).pipe(Layer.provide(Reactivity.layer))
+  Layer.scopedContext(make(directory)).pipe(Layer.provide(Reactivity.layer))

@@ -168,7 +168,8 @@ export const makeQueueAmqp = (url: Redacted.Redacted, options?: { readonly excha
       const openConnection = (closed: Deferred.Deferred<string>) =>
         Effect.async<ChannelModel, QueueUnavailable>((resume) => {
           let abandoned = false
-          connect(address.toString(), { timeout: Duration.toMillis(operationTimeout) }).then(
+          // Without noDelay, Nagle's algorithm holds each small publish back until the last one is confirmed.
+          connect(address.toString(), { timeout: Duration.toMillis(operationTimeout), noDelay: true }).then(
             (connection) => {
               connection.on("error", ignore)
               connection.on("close", (error?: unknown) =>

@@ -95,19 +95,25 @@ export const QueueMemory: Layer.Layer<Queue> = Layer.scoped(
           })
         )
 
-      // A delivery cut short by the consumer stopping goes back to the queue, as an unacknowledged AMQP message does.
-      const worker = Effect.uninterruptibleMask((restore) =>
-        Effect.flatMap(restore(Mailbox.take(queue.pending)), (envelope) =>
-          restore(deliver(envelope)).pipe(Effect.onInterrupt(() => Mailbox.offer(queue.pending, envelope)))
+      /**
+       * One dispatcher takes from the queue and starts up to `prefetch` deliveries. On shutdown the dispatcher
+       * stops first, so a delivery cut short goes back to a queue nobody is taking from, where the next
+       * consumer of this name finds it, as an unacknowledged AMQP message is redelivered.
+       */
+      const deliveries = yield* FiberSet.make()
+      const inFlight = yield* Effect.makeSemaphore(prefetch)
+      const dispatch = Effect.gen(function* () {
+        yield* inFlight.take(1)
+        const envelope = yield* Mailbox.take(queue.pending).pipe(Effect.onInterrupt(() => inFlight.release(1)))
+        yield* FiberSet.run(
+          deliveries,
+          deliver(envelope).pipe(
+            Effect.onInterrupt(() => Mailbox.offer(queue.pending, envelope)),
+            Effect.ensuring(inFlight.release(1))
+          )
         )
-      )
-
-      yield* Effect.forkScoped(
-        Effect.all(
-          Array.from({ length: prefetch }, () => Effect.forever(worker)),
-          { concurrency: "unbounded", discard: true }
-        )
-      )
+      })
+      yield* Effect.forkScoped(Effect.forever(dispatch))
     })
 
     const deadLetters = (consumer: string) =>
