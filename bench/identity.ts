@@ -75,7 +75,7 @@ export const identity = async () => {
       }))
     )
 
-    // Each connection rotates its own refresh token: every response's token is the next request's.
+    // A pool of live refresh tokens: each request takes one and its response puts the successor back.
     row(
       "POST /auth/refresh",
       8,
@@ -93,12 +93,9 @@ export const identity = async () => {
             {
               method: "POST",
               headers: json,
-              setupRequest: (request, context: { token?: string | undefined }) => {
-                context.token ??= pool.pop()
-                return { ...request, body: JSON.stringify({ refreshToken: context.token }) }
-              },
-              onResponse: (status, body, context: { token?: string | undefined }) => {
-                if (status === 200) context.token = (JSON.parse(body) as Auth).refreshToken
+              setupRequest: (request) => ({ ...request, body: JSON.stringify({ refreshToken: pool.shift() }) }),
+              onResponse: (status, body) => {
+                if (status === 200) pool.push((JSON.parse(body) as Auth).refreshToken)
               }
             }
           ]

@@ -27,6 +27,8 @@ export interface AppSettings {
   readonly logLevel: LogLevel.LogLevel
   readonly logFormat: "json" | "pretty"
   readonly jsonBodyLimit: number
+  readonly uploadMaxBytes: number
+  readonly storageRedirects: boolean
   readonly shutdownTimeoutSeconds: number
   readonly readinessTimeoutMillis: number
   readonly trustProxy: boolean
@@ -112,6 +114,8 @@ export const appSettings: Config.Config<AppSettings> = Config.all({
   logLevel: logLevelSetting,
   logFormat: Config.literal("json", "pretty")("LOG_FORMAT").pipe(Config.withDefault("pretty" as const)),
   jsonBodyLimit: positiveInteger("JSON_BODY_LIMIT", 1024 * 1024),
+  uploadMaxBytes: positiveInteger("UPLOAD_MAX_BYTES", 25 * 1024 * 1024),
+  storageRedirects: Config.boolean("STORAGE_REDIRECTS").pipe(Config.withDefault(false)),
   shutdownTimeoutSeconds: positiveInteger("SHUTDOWN_TIMEOUT_SECONDS", 10),
   readinessTimeoutMillis: positiveInteger("READINESS_TIMEOUT_MS", 1000),
   trustProxy: Config.boolean("TRUST_PROXY").pipe(Config.withDefault(false)),

@@ -60,15 +60,6 @@ const QueueLive = Layer.unwrapEffect(
   )
 )
 
-const StorageLive = Layer.unwrapEffect(
-  Effect.map(AppConfig, (settings) =>
-    Option.match(settings.s3, {
-      onNone: () => makeStorageFiles(join(settings.dataDir, "files")),
-      onSome: makeStorageS3
-    })
-  )
-)
-
 const CryptoLive = Layer.unwrapEffect(
   Effect.gen(function* () {
     const keys = yield* loadKeyMaterial(yield* AppConfig)
@@ -79,5 +70,15 @@ const CryptoLive = Layer.unwrapEffect(
     )
   })
 )
+
+/** Files on disk are sealed with the Cipher's key ring; S3 encrypts server-side. */
+const StorageLive = Layer.unwrapEffect(
+  Effect.map(AppConfig, (settings) =>
+    Option.match(settings.s3, {
+      onNone: () => makeStorageFiles(join(settings.dataDir, "files")),
+      onSome: makeStorageS3
+    })
+  )
+).pipe(Layer.provide(CryptoLive))
 
 export const InfraLive = Layer.mergeAll(DatabaseLive, CacheLive, RateLimiterLive, QueueLive, StorageLive, CryptoLive)

@@ -73,6 +73,12 @@ export class UnsupportedMediaType extends Schema.TaggedError<UnsupportedMediaTyp
   HttpApiSchema.annotations({ status: 415 })
 ) {}
 
+export class RangeNotSatisfiable extends Schema.TaggedError<RangeNotSatisfiable>()(
+  "RangeNotSatisfiable",
+  { ...problemFields(416, "range-not-satisfiable", "Range Not Satisfiable"), size: Schema.Number },
+  HttpApiSchema.annotations({ status: 416 })
+) {}
+
 export class TooManyRequests extends Schema.TaggedError<TooManyRequests>()(
   "TooManyRequests",
   { ...problemFields(429, "too-many-requests", "Too Many Requests"), retryAfter: Schema.Number },

@@ -5,7 +5,27 @@ import { FieldProblem, ValidationFailed } from "./errors.js"
  * Keyset pages over (created_at, id), newest first. The cursor is the last row's position, opaque to clients;
  * the timestamp travels as PostgreSQL's own text so no microseconds are lost between pages.
  */
-const Cursor = Schema.compose(Schema.StringFromBase64Url, Schema.parseJson(Schema.Tuple(Schema.String, Schema.UUID)))
+const TIMESTAMP = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})(\.\d{1,6})?[+-]\d{2}(:\d{2}){0,2}$/
+
+/** A `timestamptz` as PostgreSQL prints it; anything else would reach the query's cast and fail there with a 500. */
+const isTimestampText = (text: string) => {
+  const [, year, month, day, hour, minute, second] = (TIMESTAMP.exec(text) ?? []).map(Number)
+  if (year === undefined || month === undefined || day === undefined) return false
+  const date = new Date(Date.UTC(year, month - 1, day))
+  return (
+    date.getUTCFullYear() === year &&
+    date.getUTCMonth() === month - 1 &&
+    date.getUTCDate() === day &&
+    (hour ?? 24) < 24 &&
+    (minute ?? 60) < 60 &&
+    (second ?? 60) < 60
+  )
+}
+
+const Cursor = Schema.compose(
+  Schema.StringFromBase64Url,
+  Schema.parseJson(Schema.Tuple(Schema.String.pipe(Schema.filter(isTimestampText)), Schema.UUID))
+)
 const decode = Schema.decodeUnknownOption(Cursor)
 
 export const encodeCursor = Schema.encodeSync(Cursor)

@@ -1,10 +1,11 @@
 import { createHash, randomBytes, randomUUID } from "node:crypto"
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs"
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from "node:fs"
 import { rm } from "node:fs/promises"
 import { join } from "node:path"
 import { ListMultipartUploadsCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from "@aws-sdk/client-s3"
 import { assert, describe, it, layer } from "@effect/vitest"
 import { Cause, Chunk, Context, Data, Deferred, Effect, Exit, Fiber, Layer, Option, Redacted, Stream } from "effect"
+import { makeCipherAesGcm } from "../../src/layers/crypto/aes-gcm.js"
 import { Storage } from "../../src/layers/storage.js"
 import { makeStorageFiles } from "../../src/layers/storage/files.js"
 import { makeStorageS3 } from "../../src/layers/storage/s3.js"
@@ -23,6 +24,11 @@ class StorageBackend extends Context.Tag("test/StorageBackend")<StorageBackend, 
 
 class BodyBroke extends Data.TaggedError("BodyBroke") {}
 
+/** The key ring files on disk are sealed with; one key for the whole run, so reopened directories still decrypt. */
+const TestCipher = makeCipherAesGcm([{ kid: "contract", key: randomBytes(32) }])
+
+const filesStorage = (directory: string) => makeStorageFiles(directory).pipe(Layer.provide(TestCipher))
+
 const scopedTempDir = Effect.acquireRelease(
   Effect.sync(() => tempDir("storage")),
   (directory) => Effect.promise(() => rm(directory, { recursive: true, force: true }))
@@ -31,7 +37,7 @@ const scopedTempDir = Effect.acquireRelease(
 const FilesBackend = Layer.unwrapScoped(
   Effect.map(scopedTempDir, (directory) =>
     Layer.merge(
-      makeStorageFiles(directory),
+      filesStorage(directory),
       Layer.succeed(StorageBackend, {
         leftovers: Effect.sync(() => readdirSync(join(directory, "tmp"))),
         signsUrls: false
@@ -170,6 +176,31 @@ describe.each([
           const error = yield* Effect.flip(storage.get(key, { start, end: start + 10 }))
           assert.strictEqual(error._tag, "RangeNotSatisfiable")
           if (error._tag === "RangeNotSatisfiable") assert.strictEqual(error.size, 1000)
+        }
+      })
+    )
+
+    it.effect("ranges across 64 KiB boundaries serve exactly the bytes asked for", () =>
+      Effect.gen(function* () {
+        const storage = yield* Storage
+        const key = `${freshPrefix()}segments.bin`
+        const segment = 64 * 1024
+        const bytes = randomBytes(4 * segment + 777)
+        yield* storage.put(key, chunksOf(bytes, 10_000), { contentType: "application/octet-stream" })
+        const ranges = [
+          { start: 0, end: segment - 1 },
+          { start: segment - 1, end: segment },
+          { start: segment, end: segment },
+          { start: segment + 5, end: 3 * segment + 17 },
+          { start: 4 * segment, end: 4 * segment + 776 },
+          { start: 4 * segment + 776, end: 10 * segment }
+        ]
+        for (const range of ranges) {
+          const content = yield* storage.get(key, range)
+          const end = Math.min(range.end, bytes.length - 1)
+          assert.deepStrictEqual(content.range, Option.some({ start: range.start, end }))
+          const read = yield* collect(content.body)
+          assert.isTrue(read.equals(bytes.subarray(range.start, end + 1)), `${range.start}-${range.end}`)
         }
       })
     )
@@ -352,7 +383,7 @@ describe("Storage files", () => {
       const bytes = pattern(300)
       const stored = yield* Effect.flatMap(Storage, (storage) =>
         storage.put("kept/object", Stream.make(bytes), { contentType: "text/plain" })
-      ).pipe(Effect.provide(makeStorageFiles(directory)))
+      ).pipe(Effect.provide(filesStorage(directory)))
       const stale = join(directory, "tmp", ".tmp-left-by-a-crash")
       mkdirSync(join(directory, "tmp"), { recursive: true })
       writeFileSync(stale, "partial")
@@ -360,10 +391,139 @@ describe("Storage files", () => {
         Effect.flatMap(storage.get("kept/object"), ({ object, body }) =>
           Effect.map(collect(body), (read) => ({ object, read }))
         )
-      ).pipe(Effect.provide(makeStorageFiles(directory)))
+      ).pipe(Effect.provide(filesStorage(directory)))
       assert.isFalse(existsSync(stale))
       assert.deepStrictEqual(content.object, stored)
       assert.deepStrictEqual(new Uint8Array(content.read), bytes)
+    }).pipe(Effect.scoped)
+  )
+})
+
+describe("Storage files: encryption at rest", () => {
+  const segment = 64 * 1024
+  const key = "sealed/object.bin"
+
+  /** An object of `size` bytes in a fresh directory; the test edits its files on disk and reads it back. */
+  const stored = (size: number) =>
+    Effect.gen(function* () {
+      const directory = yield* scopedTempDir
+      const bytes = randomBytes(size)
+      yield* Effect.flatMap(Storage, (storage) =>
+        storage.put(key, chunksOf(bytes, 50_000), { contentType: "application/x-secret" })
+      ).pipe(Effect.provide(filesStorage(directory)))
+      const dataPath = join(directory, "objects", ...key.split("/"))
+      const metadataPath = join(directory, "metadata", ...key.split("/"))
+      const segments = Math.max(1, Math.ceil(size / segment))
+      const stride = segment + (statSync(dataPath).size - size) / segments
+      return { directory, bytes, dataPath, metadataPath, stride }
+    })
+
+  /** The whole object read back, or the tag of the error the get or its body failed with. */
+  const readBack = (directory: string, range?: { start: number; end: number }) =>
+    Effect.flatMap(Storage, (storage) =>
+      Effect.flatMap(storage.get(key, range), (content) => collect(content.body))
+    ).pipe(
+      Effect.provide(filesStorage(directory)),
+      Effect.match({ onFailure: (error) => error._tag, onSuccess: (bytes) => bytes })
+    )
+
+  it.live("keeps neither the bytes nor the metadata in the clear", () =>
+    Effect.gen(function* () {
+      const directory = yield* scopedTempDir
+      const marker = "PLAINTEXT-MARKER "
+      const bytes = Buffer.from(marker.repeat(10_000))
+      const object = yield* Effect.flatMap(Storage, (storage) =>
+        storage.put(key, chunksOf(bytes, 4096), { contentType: "application/x-very-secret" })
+      ).pipe(Effect.provide(filesStorage(directory)))
+      const data = readFileSync(join(directory, "objects", ...key.split("/")))
+      const metadata = readFileSync(join(directory, "metadata", ...key.split("/")))
+      for (const file of [data, metadata]) {
+        for (const secret of [marker, "application/x-very-secret", object.sha256]) {
+          assert.strictEqual(file.indexOf(secret), -1, secret)
+        }
+      }
+      const read = yield* readBack(directory)
+      assert.isTrue(Buffer.isBuffer(read) && read.equals(bytes))
+    }).pipe(Effect.scoped)
+  )
+
+  it.live("a flipped byte fails authentication of its segment, and only reads that touch it fail", () =>
+    Effect.gen(function* () {
+      const { directory, bytes, dataPath, stride } = yield* stored(3 * segment + 1000)
+      const data = readFileSync(dataPath)
+      data[stride + 100] = data[stride + 100]! ^ 0x01
+      writeFileSync(dataPath, data)
+      assert.strictEqual(yield* readBack(directory), "StorageUnavailable")
+      assert.strictEqual(yield* readBack(directory, { start: segment + 10, end: segment + 20 }), "StorageUnavailable")
+      const untouched = yield* readBack(directory, { start: 2 * segment, end: 3 * segment + 999 })
+      assert.isTrue(Buffer.isBuffer(untouched) && untouched.equals(bytes.subarray(2 * segment)))
+    }).pipe(Effect.scoped)
+  )
+
+  it.live("a truncated file is never served", () =>
+    Effect.gen(function* () {
+      for (const cut of ["a whole segment", "a few bytes"] as const) {
+        const { directory, dataPath, stride } = yield* stored(3 * segment)
+        truncateSync(dataPath, cut === "a whole segment" ? 2 * stride : 3 * stride - 5)
+        const whole = yield* readBack(directory)
+        assert.isFalse(Buffer.isBuffer(whole), cut)
+        assert.isFalse(Buffer.isBuffer(yield* readBack(directory, { start: 0, end: 10 })), cut)
+      }
+    }).pipe(Effect.scoped)
+  )
+
+  it.live("segments swapped, or spliced in from another object, fail authentication", () =>
+    Effect.gen(function* () {
+      const swapped = yield* stored(3 * segment + 1)
+      const data = readFileSync(swapped.dataPath)
+      const first = Buffer.from(data.subarray(0, swapped.stride))
+      data.copy(data, 0, swapped.stride, 2 * swapped.stride)
+      first.copy(data, swapped.stride)
+      writeFileSync(swapped.dataPath, data)
+      assert.strictEqual(yield* readBack(swapped.directory), "StorageUnavailable")
+      assert.strictEqual(yield* readBack(swapped.directory, { start: 0, end: 0 }), "StorageUnavailable")
+
+      const target = yield* stored(3 * segment + 1)
+      const donor = yield* stored(3 * segment + 1)
+      const spliced = readFileSync(target.dataPath)
+      readFileSync(donor.dataPath).copy(spliced, target.stride, target.stride, 2 * target.stride)
+      writeFileSync(target.dataPath, spliced)
+      assert.strictEqual(yield* readBack(target.directory, { start: segment, end: segment + 10 }), "StorageUnavailable")
+
+      // Another version of the same key, with the same sizes: its sidecar names another object id.
+      const current = yield* stored(3 * segment + 1)
+      const previous = yield* stored(3 * segment + 1)
+      writeFileSync(current.metadataPath, readFileSync(previous.metadataPath))
+      assert.strictEqual(yield* readBack(current.directory), "StorageUnavailable")
+    }).pipe(Effect.scoped)
+  )
+
+  it.live("a sidecar moved to another key fails authentication", () =>
+    Effect.gen(function* () {
+      const { directory, metadataPath, dataPath } = yield* stored(1000)
+      const other = join(directory, "metadata", "sealed", "other.bin")
+      writeFileSync(other, readFileSync(metadataPath))
+      writeFileSync(join(directory, "objects", "sealed", "other.bin"), readFileSync(dataPath))
+      const error = yield* Effect.flatMap(Storage, (storage) => Effect.flip(storage.head("sealed/other.bin"))).pipe(
+        Effect.provide(filesStorage(directory))
+      )
+      assert.strictEqual(error._tag, "StorageUnavailable")
+    }).pipe(Effect.scoped)
+  )
+
+  it.live("objects written under a rotated-out key still decrypt while that key stays in the ring", () =>
+    Effect.gen(function* () {
+      const directory = yield* scopedTempDir
+      const oldKey = { kid: "old", key: randomBytes(32) }
+      const bytes = randomBytes(segment + 10)
+      yield* Effect.flatMap(Storage, (storage) =>
+        storage.put(key, Stream.make(bytes), { contentType: "application/octet-stream" })
+      ).pipe(Effect.provide(makeStorageFiles(directory).pipe(Layer.provide(makeCipherAesGcm([oldKey])))))
+      const rotated = makeCipherAesGcm([{ kid: "new", key: randomBytes(32) }, oldKey])
+      const read = yield* Effect.flatMap(Storage, (storage) =>
+        Effect.flatMap(storage.get(key, { start: segment, end: segment + 9 }), (content) => collect(content.body))
+      ).pipe(Effect.provide(makeStorageFiles(directory).pipe(Layer.provide(rotated))))
+      assert.isTrue(read.equals(bytes.subarray(segment)))
     }).pipe(Effect.scoped)
   )
 })

@@ -25,6 +25,8 @@ export const testSettings = (overrides: Partial<AppSettings> = {}): AppSettings 
   logLevel: LogLevel.Warning,
   logFormat: "json",
   jsonBodyLimit: 1024 * 1024,
+  uploadMaxBytes: 25 * 1024 * 1024,
+  storageRedirects: false,
   shutdownTimeoutSeconds: 5,
   readinessTimeoutMillis: 1000,
   trustProxy: false,

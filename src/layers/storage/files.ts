@@ -1,9 +1,10 @@
-import { createHash, randomUUID } from "node:crypto"
+import { createHash, randomBytes, randomUUID } from "node:crypto"
 import { dirname, join, resolve } from "node:path"
 import { FileSystem } from "@effect/platform"
 import type { PlatformError } from "@effect/platform/Error"
 import { NodeFileSystem } from "@effect/platform-node"
 import { Effect, Layer, Option, Schema, Stream, TReentrantLock } from "effect"
+import { Cipher } from "../cipher.js"
 import {
   type ByteRange,
   isValidKey,
@@ -17,11 +18,45 @@ import {
   type StoredObject
 } from "../storage.js"
 
-const Metadata = Schema.parseJson(
-  Schema.Struct({ size: Schema.NonNegativeInt, contentType: Schema.String, sha256: Schema.String })
-)
+/**
+ * Objects are sealed at rest with AES-256-GCM through the Cipher key ring, in segments of 64 KiB of plaintext
+ * (the last one may be shorter; an empty object is one empty segment). Each segment is its own Cipher message,
+ * with its own nonce and tag, and its associated data binds the object's random id, its key, the segment's index
+ * and whether it is the last one: a flipped byte, a dropped tail, segments swapped or spliced in from another
+ * object or another version of the same key all fail authentication. A Range read seeks straight to the segment
+ * holding its first byte. The sidecar, sealed too and bound to the key, holds the id and both sizes; every
+ * segment carries the same overhead (an object is sealed under one encryption key), so the sizes give each
+ * segment's offset.
+ */
+const SEGMENT_BYTES = 64 * 1024
+const SEGMENT_LABEL = Buffer.from("plinth/storage/segment/v1\0")
+const METADATA_LABEL = Buffer.from("plinth/storage/metadata/v1\0")
 
-const chunkSize = 64 * 1024
+const Metadata = Schema.parseJson(
+  Schema.Struct({
+    format: Schema.Literal(1),
+    objectId: Schema.String.pipe(Schema.pattern(/^[0-9a-f]{32}$/)),
+    size: Schema.NonNegativeInt,
+    storedSize: Schema.NonNegativeInt,
+    contentType: Schema.String,
+    sha256: Schema.String
+  })
+)
+type Metadata = typeof Metadata.Type
+
+const segmentCount = (size: number) => Math.max(1, Math.ceil(size / SEGMENT_BYTES))
+
+const segmentAad = (objectId: Uint8Array, key: string, index: number, final: boolean) => {
+  const keyBytes = Buffer.from(key, "utf8")
+  const fields = Buffer.alloc(4 + keyBytes.length + 8 + 1)
+  fields.writeUInt32BE(keyBytes.length, 0)
+  keyBytes.copy(fields, 4)
+  fields.writeBigUInt64BE(BigInt(index), 4 + keyBytes.length)
+  fields[fields.length - 1] = final ? 1 : 0
+  return Buffer.concat([SEGMENT_LABEL, objectId, fields])
+}
+
+const metadataAad = (key: string) => Buffer.concat([METADATA_LABEL, Buffer.from(key, "utf8")])
 
 const checkKey = (key: string) =>
   isValidKey(key) ? Effect.void : Effect.dieMessage(`Invalid storage key ${JSON.stringify(key)}`)
@@ -53,6 +88,7 @@ const identity = (info: FileSystem.File.Info) =>
 const make = (directory: string) =>
   Effect.gen(function* () {
     const fs = yield* FileSystem.FileSystem
+    const cipher = yield* Cipher
     const root = resolve(directory)
     const objectsDir = join(root, "objects")
     const metadataDir = join(root, "metadata")
@@ -70,11 +106,11 @@ const make = (directory: string) =>
     const objectPath = (key: string) => join(objectsDir, ...segments(key))
     const metadataPath = (key: string) => join(metadataDir, ...segments(key))
 
-    const writeDurably = (path: string, text: string) =>
+    const writeDurably = (path: string, bytes: Uint8Array) =>
       Effect.scoped(
         Effect.gen(function* () {
           const file = yield* fs.open(path, { flag: "wx" })
-          yield* file.writeAll(new TextEncoder().encode(text))
+          yield* file.writeAll(bytes)
           yield* file.sync
         })
       )
@@ -82,36 +118,81 @@ const make = (directory: string) =>
     const findObject = (key: string) =>
       Effect.gen(function* () {
         const found = yield* shared(
-          orNone(Effect.all([fs.readFileString(metadataPath(key)), fs.stat(objectPath(key))]))
+          orNone(Effect.all([fs.readFile(metadataPath(key)), fs.stat(objectPath(key))]))
         ).pipe(Effect.mapError(unavailable("could not read the object's metadata")))
         if (Option.isNone(found)) return Option.none()
-        const [text, info] = found.value
-        const metadata = yield* Schema.decode(Metadata)(text).pipe(
-          Effect.mapError(unavailable("the object's metadata is corrupt"))
+        const [sealed, info] = found.value
+        const metadata = yield* cipher.decryptBytes(sealed, metadataAad(key)).pipe(
+          Effect.map((bytes) => Buffer.from(bytes).toString("utf8")),
+          Effect.flatMap(Schema.decode(Metadata)),
+          Effect.mapError(unavailable("the object's metadata is corrupt or was altered"))
         )
         // A size that disagrees is a commit torn by a crash: that object never completed.
-        if (info.type !== "File" || Number(info.size) !== metadata.size) return Option.none()
-        const object: StoredObject = { key, ...metadata }
-        return Option.some({ object, version: identity(info) })
+        if (info.type !== "File" || Number(info.size) !== metadata.storedSize) return Option.none()
+        const object: StoredObject = {
+          key,
+          size: metadata.size,
+          contentType: metadata.contentType,
+          sha256: metadata.sha256
+        }
+        return Option.some({ object, metadata, version: identity(info) })
       })
 
-    const readBody = (key: string, version: string, offset: number, length: number) =>
+    const readExactly = (file: FileSystem.File, length: number) =>
+      Effect.gen(function* () {
+        const parts: Array<Uint8Array> = []
+        let read = 0
+        while (read < length) {
+          const part = yield* file.readAlloc(length - read)
+          if (Option.isNone(part)) return yield* new StorageUnavailable({ reason: "the object is truncated" })
+          parts.push(part.value)
+          read += part.value.length
+        }
+        return parts.length === 1 ? parts[0]! : Buffer.concat(parts)
+      })
+
+    /** Decrypts the segments that hold plaintext bytes `start` to `end` (inclusive; `end` is -1 for nothing). */
+    const readBody = (key: string, metadata: Metadata, version: string, start: number, end: number) =>
       Stream.unwrapScoped(
         Effect.gen(function* () {
+          const count = segmentCount(metadata.size)
+          const overhead = (metadata.storedSize - metadata.size) / count
+          if (!Number.isSafeInteger(overhead) || overhead <= 0) {
+            return yield* new StorageUnavailable({ reason: "the object's sizes do not match its format" })
+          }
+          const objectId = Buffer.from(metadata.objectId, "hex")
+          const first = Math.floor(start / SEGMENT_BYTES)
+          const last = end < start ? count - 1 : Math.floor(end / SEGMENT_BYTES)
+          const plaintextLength = (index: number) =>
+            index < count - 1 ? SEGMENT_BYTES : metadata.size - index * SEGMENT_BYTES
           const file = yield* fs.open(objectPath(key), { flag: "r" })
           if (identity(yield* file.stat) !== version) {
             return yield* new StorageUnavailable({ reason: "the object changed before its body was read" })
           }
-          yield* file.seek(offset, "start")
-          return Stream.unfoldEffect(length, (remaining) =>
-            remaining === 0
+          yield* file.seek(first * (SEGMENT_BYTES + overhead), "start")
+          return Stream.unfoldEffect(first, (index) =>
+            index > last
               ? Effect.succeedNone
-              : file
-                  .readAlloc(Math.min(chunkSize, remaining))
-                  .pipe(Effect.map(Option.map((bytes) => [bytes, remaining - bytes.length] as const)))
+              : readExactly(file, plaintextLength(index) + overhead).pipe(
+                  Effect.flatMap((sealed) =>
+                    cipher.decryptBytes(sealed, segmentAad(objectId, key, index, index === count - 1))
+                  ),
+                  Effect.mapError((error) =>
+                    error._tag === "DecryptionFailed"
+                      ? new StorageUnavailable({ reason: "the object failed authentication: altered or corrupt" })
+                      : error
+                  ),
+                  Effect.map((plaintext) => {
+                    const offset = index * SEGMENT_BYTES
+                    const from = Math.max(start - offset, 0)
+                    const to = Math.min(end - offset + 1, plaintext.length)
+                    return Option.some([plaintext.subarray(from, Math.max(from, to)), index + 1] as const)
+                  })
+                )
           )
         })
       ).pipe(
+        Stream.filter((bytes) => bytes.length > 0),
         Stream.mapError((error) =>
           error._tag === "StorageUnavailable"
             ? error
@@ -162,11 +243,47 @@ const make = (directory: string) =>
         return removed
       })
 
+    /** Seals the plaintext written to it into segments; a full segment is sealed once more bytes follow it. */
+    const segmentWriter = (
+      key: string,
+      objectId: Uint8Array,
+      write: (sealed: Uint8Array) => Effect.Effect<void, StorageUnavailable>
+    ) => {
+      const segment = Buffer.allocUnsafe(SEGMENT_BYTES)
+      let filled = 0
+      let index = 0
+      let storedSize = 0
+      const seal = (final: boolean) =>
+        Effect.flatMap(
+          cipher.encryptBytes(segment.subarray(0, filled), segmentAad(objectId, key, index, final)),
+          (sealed) => {
+            index += 1
+            filled = 0
+            storedSize += sealed.length
+            return write(sealed)
+          }
+        )
+      const push = (chunk: Uint8Array) =>
+        Effect.gen(function* () {
+          let offset = 0
+          while (offset < chunk.length) {
+            if (filled === SEGMENT_BYTES) yield* seal(false)
+            const taken = Math.min(SEGMENT_BYTES - filled, chunk.length - offset)
+            segment.set(chunk.subarray(offset, offset + taken), filled)
+            filled += taken
+            offset += taken
+          }
+        })
+      const finish = Effect.suspend(() => seal(true)).pipe(Effect.map(() => storedSize))
+      return { push, finish }
+    }
+
     const put = <E>(key: string, body: Stream.Stream<Uint8Array, E>, options: PutOptions) =>
       Effect.gen(function* () {
         yield* checkKey(key)
         const temp = join(tmpDir, `.tmp-${randomUUID()}`)
-        const tempMetadata = `${temp}.json`
+        const tempMetadata = `${temp}.meta`
+        const objectId = randomBytes(16)
         const hash = createHash("sha256")
         let size = 0
         const metered = Stream.tap(body, (chunk) =>
@@ -180,22 +297,33 @@ const make = (directory: string) =>
           })
         )
         return yield* Effect.gen(function* () {
-          yield* Effect.scoped(
+          const storedSize = yield* Effect.scoped(
             Effect.gen(function* () {
               const file = yield* fs
                 .open(temp, { flag: "wx" })
                 .pipe(Effect.mapError(unavailable("could not create a temporary file")))
-              yield* Stream.runForEach(metered, (chunk) =>
-                file.writeAll(chunk).pipe(Effect.mapError(unavailable("could not write the object")))
+              const writer = segmentWriter(key, objectId, (sealed) =>
+                file.writeAll(sealed).pipe(Effect.mapError(unavailable("could not write the object")))
               )
+              yield* Stream.runForEach(metered, writer.push)
+              const storedSize = yield* writer.finish
               yield* file.sync.pipe(Effect.mapError(unavailable("could not write the object")))
+              return storedSize
             })
           )
           const object: StoredObject = { key, size, contentType: options.contentType, sha256: hash.digest("hex") }
-          yield* writeDurably(
-            tempMetadata,
-            JSON.stringify({ size: object.size, contentType: object.contentType, sha256: object.sha256 })
-          ).pipe(Effect.mapError(unavailable("could not write the object's metadata")))
+          const metadata = Schema.encodeSync(Metadata)({
+            format: 1,
+            objectId: objectId.toString("hex"),
+            size,
+            storedSize,
+            contentType: object.contentType,
+            sha256: object.sha256
+          })
+          const sealedMetadata = yield* cipher.encryptBytes(Buffer.from(metadata, "utf8"), metadataAad(key))
+          yield* writeDurably(tempMetadata, sealedMetadata).pipe(
+            Effect.mapError(unavailable("could not write the object's metadata"))
+          )
           yield* exclusive(
             Effect.gen(function* () {
               yield* fs.makeDirectory(dirname(objectPath(key)), { recursive: true })
@@ -217,16 +345,16 @@ const make = (directory: string) =>
       yield* checkRange(range)
       const found = yield* findObject(key)
       if (Option.isNone(found)) return yield* new ObjectNotFound({ key })
-      const { object, version } = found.value
+      const { object, metadata, version } = found.value
       if (range === undefined) {
-        return { object, range: Option.none(), body: readBody(key, version, 0, object.size) }
+        return { object, range: Option.none(), body: readBody(key, metadata, version, 0, object.size - 1) }
       }
       if (range.start >= object.size) return yield* new RangeNotSatisfiable({ size: object.size })
       const served = { start: range.start, end: Math.min(range.end, object.size - 1) }
       return {
         object,
         range: Option.some(served),
-        body: readBody(key, version, served.start, served.end - served.start + 1)
+        body: readBody(key, metadata, version, served.start, served.end)
       }
     })
 
@@ -264,6 +392,9 @@ const make = (directory: string) =>
     })
   }).pipe(Effect.orDie)
 
-/** Objects as files under `directory`, each with a JSON sidecar; writes land in `tmp/` and are renamed into place. */
-export const makeStorageFiles = (directory: string): Layer.Layer<Storage> =>
+/**
+ * Objects as files under `directory`, encrypted, each with a sealed metadata sidecar; writes land in `tmp/` and
+ * are renamed into place.
+ */
+export const makeStorageFiles = (directory: string): Layer.Layer<Storage, never, Cipher> =>
   Layer.effect(Storage, make(directory)).pipe(Layer.provide(NodeFileSystem.layer))

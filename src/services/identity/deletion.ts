@@ -23,6 +23,8 @@ export class AccountDeletion extends Context.Tag("app/AccountDeletion")<AccountD
         const sessionIds = yield* sql
           .withTransaction(
             Effect.gen(function* () {
+              // As in project deletion: uploads committing into these projects finish before the keys are read.
+              yield* sql`select id from projects where owner_id = ${userId} for update`
               const sessions = yield* sql<{ id: string }>`select id from sessions where user_id = ${userId}`
               const files = yield* sql<{ storageKey: string }>`
                 select f.storage_key from files f join projects p on p.id = f.project_id where p.owner_id = ${userId}`

@@ -173,6 +173,9 @@ export class Projects extends Context.Tag("app/Projects")<Projects, ProjectsShap
         const deleted = yield* sql
           .withTransaction(
             Effect.gen(function* () {
+              // Locked first, so an upload committing meanwhile (it holds the row FOR SHARE) finishes before
+              // the keys are read, and its object is purged with the rest.
+              yield* sql`select id from projects where id = ${id} for update`
               const files = yield* sql<{ storageKey: string }>`select storage_key from files where project_id = ${id}`
               const [row] = yield* sql<{ ownerId: string }>`delete from projects where id = ${id} returning owner_id`
               if (row === undefined) return false
