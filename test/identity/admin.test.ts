@@ -217,7 +217,9 @@ describe.each(backends)("Administration on $name", (backend) => {
             Effect.gen(function* () {
               const email = `imported-${version}-${randomUUID().slice(0, 8)}@example.com`
               const password = `legacy password ${version}`
-              const hash = yield* Effect.promise(() => bcryptHash(password, { cost: 12, version }))
+              // The library writes $2y$; $2a$, $2b$ and $2y$ differ only for passwords over 255 bytes, so the
+              // relabelled hash is what another system would have stored for this password.
+              const hash = (yield* Effect.promise(() => bcryptHash(password, 12))).replace(/^\$2y\$/, `$${version}$`)
               expect(hash.startsWith(`$${version}$12$`)).toBe(true)
               yield* directDatabase((sql, encrypt) =>
                 Effect.gen(function* () {
@@ -230,7 +232,7 @@ describe.each(backends)("Administration on $name", (backend) => {
           )
           // A row written without a name (the column's default, as a plain SQL import would leave it).
           const bare = { email: `imported-bare-${randomUUID().slice(0, 8)}@example.com`, password: "legacy bare pw" }
-          const bareHash = yield* Effect.promise(() => bcryptHash(bare.password, { cost: 12 }))
+          const bareHash = yield* Effect.promise(() => bcryptHash(bare.password, 12))
           yield* directDatabase((sql) =>
             sql`insert into users (email, password_hash) values (${bare.email}, ${bareHash})`.pipe(Effect.asVoid)
           )
