@@ -48,6 +48,8 @@ export interface QueueShape {
   readonly deadLetters: (consumer: string) => Effect.Effect<ReadonlyArray<DeadLetter>, QueueUnavailable>
   /** Moves one dead letter back to its consumer with a fresh attempt count; false when no such message. */
   readonly replay: (consumer: string, messageId: string) => Effect.Effect<boolean, QueueUnavailable>
+  /** Messages waiting in the consumer's queue (not counting retries in their delay or dead letters). */
+  readonly depth: (consumer: string) => Effect.Effect<number, QueueUnavailable>
   readonly ping: Effect.Effect<void, QueueUnavailable>
 }
 

@@ -24,7 +24,16 @@ const amqpUrl = serviceUrl("TEST_AMQP_URL")
 const exchange = `plinth.test.${randomUUID().slice(0, 8)}`
 const retryBaseDelay = Duration.millis(20)
 /** Every consumer the suite declares, with its maxAttempts, so that its queues can be deleted afterwards. */
-const consumers = { projects: 5, users: 5, parked: 5, flaky: 5, poison: 3, latecomer: 5, survivor: 5 } as const
+const consumers = {
+  projects: 5,
+  users: 5,
+  parked: 5,
+  flaky: 5,
+  poison: 3,
+  latecomer: 5,
+  survivor: 5,
+  backlog: 5
+} as const
 
 const within = <A, E, R>(effect: Effect.Effect<A, E, R>, what: string) =>
   Effect.timeoutFail(effect, { duration: "10 seconds", onTimeout: () => new Error(`timed out waiting for ${what}`) })
@@ -224,6 +233,35 @@ for (const implementation of implementations) {
           assert.isFalse(yield* queue.replay("poison", "bad-1"))
           assert.isFalse(yield* queue.replay("no-such-consumer", "bad-1"))
           assert.deepStrictEqual(yield* queue.deadLetters("no-such-consumer"), [])
+        })
+      )
+
+      it.scoped("reports how many messages wait beyond those being handled", () =>
+        Effect.gen(function* () {
+          const queue = yield* Queue
+          assert.strictEqual(yield* queue.depth("backlog"), 0)
+          const release = yield* Deferred.make<void>()
+          const handled = yield* Ref.make(0)
+          yield* queue.consume({
+            name: "backlog",
+            routingKeys: ["backlog.#"],
+            handle: () =>
+              Effect.zipRight(
+                Deferred.await(release),
+                Ref.update(handled, (n) => n + 1)
+              )
+          })
+          yield* Effect.forEach(
+            Array.from({ length: 20 }, (_, i) => i),
+            (i) => queue.publish({ id: `b-${i}`, routingKey: "backlog.item", body: "{}" })
+          )
+          // 16 are in flight (the prefetch), so 4 wait.
+          yield* eventually(
+            Effect.flatMap(queue.depth("backlog"), (depth) => (depth === 4 ? Effect.void : Effect.fail(depth)))
+          )
+          yield* Deferred.succeed(release, undefined)
+          yield* eventually(Effect.flatMap(Ref.get(handled), (n) => (n === 20 ? Effect.void : Effect.fail(n))))
+          assert.strictEqual(yield* queue.depth("backlog"), 0)
         })
       )
 

@@ -499,8 +499,20 @@ export const makeQueueAmqp = (url: Redacted.Redacted, options?: { readonly excha
         )
       })
 
+      const depth = Effect.fn("Queue.depth")(function* (consumer: string) {
+        return yield* withChannel((channel) =>
+          call("cannot check a queue", () => channel.checkQueue(queueOf(consumer))).pipe(
+            Effect.map((queue) => queue.messageCount),
+            Effect.catchIf(
+              (error) => isNotFound(error.cause),
+              () => Effect.succeed(0)
+            )
+          )
+        )
+      })
+
       const ping = Effect.asVoid(connected).pipe(Effect.withSpan("Queue.ping"))
 
-      return Queue.of({ publish, consume, deadLetters, replay, ping })
+      return Queue.of({ publish, consume, deadLetters, replay, depth, ping })
     })
   )

@@ -132,6 +132,12 @@ export const QueueMemory: Layer.Layer<Queue> = Layer.scoped(
       return true
     })
 
-    return Queue.of({ publish, consume, deadLetters, replay, ping: Effect.void })
+    const depth = (consumer: string) => {
+      const queue = queues.get(consumer)
+      // A waiting taker counts as -1 in a queue's size.
+      return queue === undefined ? Effect.succeed(0) : Effect.map(Mailbox.size(queue.pending), (n) => Math.max(0, n))
+    }
+
+    return Queue.of({ publish, consume, deadLetters, replay, depth, ping: Effect.void })
   })
 )

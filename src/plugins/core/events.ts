@@ -4,6 +4,7 @@ import { DeadLettersHandlers } from "../../http/handlers/dead-letters.js"
 import { DeadLetters } from "../../services/events/dead-letters.js"
 import { Authenticated } from "./identity.js"
 import { eventsMigrations } from "../../services/events/migrations.js"
+import { QueueDepthSampler } from "../../services/events/queue-depth.js"
 import { OutboxRelayLive } from "../../services/events/relay.js"
 import { StoragePurgeConsumer } from "../../services/events/storage-purge.js"
 import { defineModule } from "../module.js"
@@ -15,5 +16,5 @@ export const EventsModule = defineModule({
   groups: [DeadLettersGroup],
   http: DeadLettersHandlers.pipe(Layer.provide(DeadLetters.layer), Layer.provide(Authenticated)),
   consumers: [StoragePurgeConsumer],
-  workers: OutboxRelayLive
+  workers: Layer.merge(OutboxRelayLive, QueueDepthSampler)
 })

@@ -33,3 +33,8 @@ export const outboxPending = Metric.gauge("plinth_outbox_pending", {
 export const outboxLagSeconds = Metric.gauge("plinth_outbox_lag_seconds", {
   description: "Age in seconds of the oldest unpublished outbox row"
 })
+
+/** Messages waiting in each consumer's queue, tagged by `consumer`: work the workers have not reached yet. */
+export const queueDepth = Metric.gauge("plinth_queue_depth", {
+  description: "Messages waiting in a consumer's queue"
+})
