@@ -162,9 +162,7 @@ export const makeOutboxRelay = (overrides: Partial<RelayOptions> = {}) =>
         Effect.forever,
         Effect.forkScoped
       )
-      yield* Effect.timeoutOption(Deferred.await(listening), listenWait)
-
-      yield* relayOnce.pipe(
+      const relayForever = relayOnce.pipe(
         Effect.sandbox,
         Effect.tapError((cause) =>
           Effect.flatMap(Ref.getAndSet(degraded, true), (already) =>
@@ -176,8 +174,11 @@ export const makeOutboxRelay = (overrides: Partial<RelayOptions> = {}) =>
           )
         ),
         Effect.retry(backoff("1 second")),
-        Effect.forever,
-        Effect.forkScoped
+        Effect.forever
+      )
+      // The wait for LISTEN happens in the relay's own fiber, so it never holds up start-up and readiness.
+      yield* Effect.forkScoped(
+        Effect.zipRight(Effect.timeoutOption(Deferred.await(listening), listenWait), relayForever)
       )
 
       const measure = Effect.gen(function* () {
