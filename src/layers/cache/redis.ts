@@ -1,6 +1,6 @@
-import { Duration, Effect, Layer, Option, Redacted, Ref, Runtime } from "effect"
-import { Redis } from "ioredis"
+import { Duration, Effect, Layer, Option, type Redacted, Ref, Runtime } from "effect"
 import { Cache, CacheUnavailable } from "../cache.js"
+import { openRedis } from "../redis/client.js"
 
 export interface RedisCacheOptions {
   readonly url: Redacted.Redacted
@@ -18,35 +18,7 @@ export const makeCacheRedis = (options: RedisCacheOptions) =>
     Cache,
     Effect.gen(function* () {
       const prefix = options.keyPrefix ?? "plinth:"
-      const redis = yield* Effect.acquireRelease(
-        Effect.sync(
-          () =>
-            new Redis(Redacted.value(options.url), {
-              keyPrefix: prefix,
-              // Fail fast while disconnected instead of queueing: a cache miss beats a stalled request.
-              enableOfflineQueue: false,
-              maxRetriesPerRequest: 0,
-              commandTimeout: 500,
-              connectTimeout: 2000,
-              lazyConnect: false,
-              retryStrategy: (attempt) => Math.min(attempt * 200, 2000)
-            })
-        ),
-        (redis) => Effect.sync(() => redis.disconnect())
-      )
-      redis.on("error", () => undefined)
-      // Commands are not queued while disconnected, so give the first connection a moment before serving.
-      const connected = yield* Effect.async<boolean>((resume) => {
-        if (redis.status === "ready") return resume(Effect.succeed(true))
-        const onReady = () => resume(Effect.succeed(true))
-        const onError = () => resume(Effect.succeed(false))
-        redis.once("ready", onReady)
-        redis.once("error", onError)
-        return Effect.sync(() => {
-          redis.off("ready", onReady)
-          redis.off("error", onError)
-        })
-      }).pipe(Effect.timeoutTo({ duration: "3 seconds", onTimeout: () => false, onSuccess: (ready) => ready }))
+      const { redis, connected } = yield* openRedis(options.url, prefix)
       const down = yield* Ref.make(!connected)
       if (!connected) yield* Effect.logWarning("Cache unreachable at start-up: serving without it until it answers")
       const runtime = yield* Effect.runtime<never>()

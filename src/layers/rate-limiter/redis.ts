@@ -1,7 +1,7 @@
-import { Effect, Layer, Redacted, Ref, Runtime } from "effect"
-import { Redis } from "ioredis"
+import { Effect, Layer, type Redacted, Ref, Runtime } from "effect"
 import { RateLimiterMemory, RateLimiterRedis } from "rate-limiter-flexible"
 import { RateLimiter } from "../rate-limiter.js"
+import { openRedis } from "../redis/client.js"
 import { makeFlexibleRateLimiter } from "./flexible.js"
 
 export interface RedisRateLimiterOptions {
@@ -19,34 +19,7 @@ export const makeRateLimiterRedis = (options: RedisRateLimiterOptions): Layer.La
     RateLimiter,
     Effect.gen(function* () {
       const prefix = options.keyPrefix ?? "plinth:rl:"
-      const redis = yield* Effect.acquireRelease(
-        Effect.sync(
-          () =>
-            new Redis(Redacted.value(options.url), {
-              // Fail fast while disconnected: the insurance limiter answers instead of a stalled request.
-              enableOfflineQueue: false,
-              maxRetriesPerRequest: 0,
-              commandTimeout: 500,
-              connectTimeout: 2000,
-              lazyConnect: false,
-              retryStrategy: (attempt) => Math.min(attempt * 200, 2000)
-            })
-        ),
-        (redis) => Effect.sync(() => redis.disconnect())
-      )
-      redis.on("error", () => undefined)
-      // Commands are not queued while disconnected, so give the first connection a moment before serving.
-      const connected = yield* Effect.async<boolean>((resume) => {
-        if (redis.status === "ready") return resume(Effect.succeed(true))
-        const onReady = () => resume(Effect.succeed(true))
-        const onError = () => resume(Effect.succeed(false))
-        redis.once("ready", onReady)
-        redis.once("error", onError)
-        return Effect.sync(() => {
-          redis.off("ready", onReady)
-          redis.off("error", onError)
-        })
-      }).pipe(Effect.timeoutTo({ duration: "3 seconds", onTimeout: () => false, onSuccess: (ready) => ready }))
+      const { redis, connected } = yield* openRedis(options.url)
       const down = yield* Ref.make(!connected)
       if (!connected) {
         yield* Effect.logWarning(
