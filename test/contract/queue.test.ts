@@ -1,6 +1,5 @@
 import { randomUUID } from "node:crypto"
 import { afterAll, assert, describe, it, layer } from "@effect/vitest"
-import { connect } from "amqplib"
 import {
   Context,
   Deferred,
@@ -17,6 +16,7 @@ import {
 import { type DeliveredMessage, Queue, type QueueShape } from "../../src/layers/queue.js"
 import { makeQueueAmqp } from "../../src/layers/queue/amqp.js"
 import { QueueMemory } from "../../src/layers/queue/memory.js"
+import { deleteAmqpTopology } from "../support/amqp.js"
 import { serviceUrl } from "../support/services.js"
 import { startTcpProxy } from "../support/tcp-proxy.js"
 
@@ -56,19 +56,7 @@ const implementations: ReadonlyArray<{ readonly name: string; readonly layer: La
 ]
 
 afterAll(async () => {
-  if (amqpUrl === undefined) return
-  const connection = await connect(amqpUrl)
-  const channel = await connection.createChannel()
-  for (const [name, maxAttempts] of Object.entries(consumers)) {
-    const queue = `${exchange}.${name}`
-    const retries = Array.from(
-      { length: maxAttempts - 1 },
-      (_, level) => `${queue}.retry.${Duration.toMillis(retryBaseDelay) * 2 ** level}ms`
-    )
-    for (const queueName of [queue, `${queue}.dead`, ...retries]) await channel.deleteQueue(queueName)
-  }
-  await channel.deleteExchange(exchange)
-  await connection.close()
+  if (amqpUrl !== undefined) await deleteAmqpTopology(amqpUrl, exchange, consumers, retryBaseDelay)
 })
 
 for (const implementation of implementations) {

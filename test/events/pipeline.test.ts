@@ -1,6 +1,5 @@
 import { randomUUID } from "node:crypto"
 import { afterAll, expect, layer } from "@effect/vitest"
-import { connect } from "amqplib"
 import {
   Context,
   Deferred,
@@ -37,6 +36,7 @@ import {
 } from "../../src/services/events/metrics.js"
 import { eventsMigrations } from "../../src/services/events/migrations.js"
 import { makeOutboxRelay, type RelayOptions } from "../../src/services/events/relay.js"
+import { deleteAmqpTopology } from "../support/amqp.js"
 import { freshPostgresDatabase } from "../support/postgres.js"
 import { serviceUrl } from "../support/services.js"
 import { tempDir } from "../support/settings.js"
@@ -100,19 +100,9 @@ const backends: ReadonlyArray<{ readonly name: string; readonly infrastructure: 
 ]
 
 afterAll(async () => {
-  if (postgresUrl === undefined || amqpUrl === undefined) return
-  const connection = await connect(amqpUrl)
-  const channel = await connection.createChannel()
-  for (const [name, maxAttempts] of Object.entries(consumers)) {
-    const queue = `${exchange}.${name}`
-    const retries = Array.from(
-      { length: maxAttempts - 1 },
-      (_, level) => `${queue}.retry.${Duration.toMillis(retryBaseDelay) * 2 ** level}ms`
-    )
-    for (const queueName of [queue, `${queue}.dead`, ...retries]) await channel.deleteQueue(queueName)
+  if (postgresUrl !== undefined && amqpUrl !== undefined) {
+    await deleteAmqpTopology(amqpUrl, exchange, consumers, retryBaseDelay)
   }
-  await channel.deleteExchange(exchange)
-  await connection.close()
 })
 
 /** Polls until `done` holds, for at most `seconds`. */

@@ -3,13 +3,14 @@ import { Context, DateTime, Duration, Effect, Layer, Option, Redacted } from "ef
 import { AppConfig } from "../../layers/config.js"
 import { Cipher } from "../../layers/cipher.js"
 import { PasswordHasher } from "../../layers/password-hasher.js"
-import type { RateLimited } from "../../layers/rate-limiter.js"
 import { RateLimiter, type RateLimitRule } from "../../layers/rate-limiter.js"
 import { TokenSigner } from "../../layers/token-signer.js"
-import { NotFound, TooManyRequests, Unauthorized } from "../errors.js"
+import type { TooManyRequests } from "../errors.js"
+import { NotFound, Unauthorized } from "../errors.js"
 import { Events } from "../events/events.js"
 import type { Actor } from "./current-user.js"
 import { EmailTaken } from "./errors.js"
+import { loginFailureRule, tooManyRequests } from "./policy.js"
 import { AuthResult, SessionList, SessionView, type User } from "./schema.js"
 import { hashToken, IdentityStore, newRefreshToken, REFRESH_TOKEN_TTL, type UserRow } from "./store.js"
 
@@ -88,15 +89,9 @@ export class Accounts extends Context.Tag("app/Accounts")<Accounts, AccountsShap
       const store = yield* IdentityStore
 
       const perIp: RateLimitRule = { name: "auth-ip", points: settings.authRateLimitPerIp, window: Duration.minutes(1) }
-      const loginFailures: RateLimitRule = {
-        name: "login-failures",
-        points: settings.loginFailureLimit,
-        window: Duration.minutes(15)
-      }
-      const tooMany = (error: RateLimited) =>
-        new TooManyRequests({ detail: "Too many requests; retry later", retryAfter: error.retryAfterSeconds })
+      const loginFailures = loginFailureRule(settings.loginFailureLimit)
       const limitIp = (client: ClientInfo) =>
-        limiter.consume(perIp, client.ip ?? "unknown").pipe(Effect.mapError(tooMany))
+        limiter.consume(perIp, client.ip ?? "unknown").pipe(Effect.mapError(tooManyRequests))
 
       // Verifying against this when the email is unknown makes a failed login take as long either way.
       const dummyHash = yield* hasher.hash(Redacted.make(newRefreshToken()))
@@ -139,7 +134,7 @@ export class Accounts extends Context.Tag("app/Accounts")<Accounts, AccountsShap
         client: ClientInfo
       ) {
         yield* limitIp(client)
-        yield* limiter.check(loginFailures, input.email).pipe(Effect.mapError(tooMany))
+        yield* limiter.check(loginFailures, input.email).pipe(Effect.mapError(tooManyRequests))
         const found = yield* store.findUserByEmail(input.email)
         const stored = Option.match(found, { onNone: () => dummyHash, onSome: (row) => row.passwordHash })
         const matches = yield* hasher.verify(stored, input.password)

@@ -1,5 +1,6 @@
-import { Effect } from "effect"
-import { Forbidden } from "../errors.js"
+import { Duration, Effect } from "effect"
+import type { RateLimited, RateLimitRule } from "../../layers/rate-limiter.js"
+import { Forbidden, TooManyRequests } from "../errors.js"
 import type { Actor } from "./current-user.js"
 import type { Role } from "./schema.js"
 
@@ -11,3 +12,16 @@ export const requireRole = (actor: Actor, allowed: ReadonlyArray<Role>, action: 
 
 export const canListUsers: ReadonlyArray<Role> = ["admin", "moderator"]
 export const canAdministerUsers: ReadonlyArray<Role> = ["admin"]
+
+/**
+ * Failed logins and wrong current passwords share one counter per account (keyed by email), so neither
+ * endpoint can be used to guess a password past LOGIN_FAILURE_LIMIT.
+ */
+export const loginFailureRule = (limit: number): RateLimitRule => ({
+  name: "login-failures",
+  points: limit,
+  window: Duration.minutes(15)
+})
+
+export const tooManyRequests = (error: RateLimited) =>
+  new TooManyRequests({ detail: "Too many requests; retry later", retryAfter: error.retryAfterSeconds })

@@ -1,13 +1,14 @@
 import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
-import { Context, Duration, Effect, Layer, Option, Predicate, type Redacted } from "effect"
+import { Context, Effect, Layer, Option, Predicate, type Redacted } from "effect"
 import { AppConfig } from "../../layers/config.js"
 import { Cipher } from "../../layers/cipher.js"
 import { PasswordHasher } from "../../layers/password-hasher.js"
-import { RateLimiter, type RateLimitRule } from "../../layers/rate-limiter.js"
+import { RateLimiter } from "../../layers/rate-limiter.js"
 import { FieldProblem, NotFound, TooManyRequests, ValidationFailed } from "../errors.js"
 import type { Actor } from "./current-user.js"
 import { AccountDeletion } from "./deletion.js"
+import { loginFailureRule } from "./policy.js"
 import { EmailTaken } from "./errors.js"
 import type { User } from "./schema.js"
 import { IdentityStore, type UserRow } from "./store.js"
@@ -50,11 +51,7 @@ export class Profiles extends Context.Tag("app/Profiles")<Profiles, ProfilesShap
       const store = yield* IdentityStore
       const deletion = yield* AccountDeletion
 
-      const passwordFailures: RateLimitRule = {
-        name: "login-failures",
-        points: settings.loginFailureLimit,
-        window: Duration.minutes(15)
-      }
+      const passwordFailures = loginFailureRule(settings.loginFailureLimit)
       const notFound = new NotFound({ detail: "The account no longer exists" })
 
       const get = (actor: Actor) =>
