@@ -19,7 +19,13 @@ const post = async (url: string, body: unknown): Promise<Auth> => {
  * thousands of requests a second, which the limits exist to stop.
  */
 export const identity = async () => {
-  const server = await start({ env: { AUTH_RATE_LIMIT_PER_IP: "100000000", LOGIN_FAILURE_LIMIT: "100000000" } })
+  const server = await start({
+    env: {
+      AUTH_RATE_LIMIT_PER_IP: "100000000",
+      AUTH_RATE_LIMIT_PER_ACCOUNT: "100000000",
+      LOGIN_FAILURE_LIMIT: "100000000"
+    }
+  })
   const run = Date.now().toString(36)
   let registered = 0
   try {

@@ -40,6 +40,7 @@ export const projects = async () => {
   const server = await start({
     env: {
       AUTH_RATE_LIMIT_PER_IP: "100000000",
+      AUTH_RATE_LIMIT_PER_ACCOUNT: "100000000",
       ...(s3 === undefined
         ? {}
         : {

@@ -33,6 +33,7 @@ export interface AppSettings {
   readonly readinessTimeoutMillis: number
   readonly trustProxy: boolean
   readonly authRateLimitPerIp: number
+  readonly authRateLimitPerAccount: number
   readonly loginFailureLimit: number
   readonly refreshReuseGraceSeconds: number
 }
@@ -120,6 +121,7 @@ export const appSettings: Config.Config<AppSettings> = Config.all({
   readinessTimeoutMillis: positiveInteger("READINESS_TIMEOUT_MS", 1000),
   trustProxy: Config.boolean("TRUST_PROXY").pipe(Config.withDefault(false)),
   authRateLimitPerIp: positiveInteger("AUTH_RATE_LIMIT_PER_IP", 60),
+  authRateLimitPerAccount: positiveInteger("AUTH_RATE_LIMIT_PER_ACCOUNT", 20),
   loginFailureLimit: positiveInteger("LOGIN_FAILURE_LIMIT", 10),
   refreshReuseGraceSeconds: Config.integer("REFRESH_REUSE_GRACE_SECONDS").pipe(
     Config.validate({ message: "Expected a whole number of seconds, 0 or more", validation: (n) => n >= 0 }),

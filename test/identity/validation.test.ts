@@ -221,10 +221,18 @@ describe.each(backends)("Request validation on $name", (backend) => {
     )
   })
 
-  layer(identityServer(backend, { authRateLimitPerIp: 5, loginFailureLimit: 3, trustProxy: true }), {
-    timeout: "120 seconds",
-    excludeTestServices: true
-  })((it) => {
+  layer(
+    identityServer(backend, {
+      authRateLimitPerIp: 5,
+      authRateLimitPerAccount: 8,
+      loginFailureLimit: 3,
+      trustProxy: true
+    }),
+    {
+      timeout: "120 seconds",
+      excludeTestServices: true
+    }
+  )((it) => {
     // Each client address is a fresh X-Forwarded-For, so the counters of one test never reach another's.
     const from = (ip: string) => ({ "x-forwarded-for": ip })
     const registerFromAnywhere = Effect.suspend(() => register({ headers: from(uniqueIp()) }))
@@ -276,6 +284,71 @@ describe.each(backends)("Request validation on $name", (backend) => {
             headers: from(uniqueIp())
           })
           expect(elsewhere.status).toBe(200)
+        })
+    )
+
+    it.effect("AUTH_RATE_LIMIT_PER_IP counts requests refused while their body or token is decoded", () =>
+      Effect.gen(function* () {
+        const ip = uniqueIp()
+        const account = yield* registerFromAnywhere
+        const refused = [
+          request("POST", "/auth/login", { body: "{not json", headers: from(ip) }),
+          request("POST", "/auth/register", { body: { email: "not an email" }, headers: from(ip) }),
+          request("POST", "/auth/refresh", { body: { refreshToken: 42 }, headers: from(ip) }),
+          request("GET", "/auth/sessions", { token: "forged", headers: from(ip) })
+        ]
+        const statuses = yield* Effect.forEach(refused, (attempt) => Effect.map(attempt, (r) => r.status))
+        expect(statuses).toEqual([400, 400, 400, 401])
+        const fifth = yield* request("POST", "/auth/login", {
+          body: { email: account.email, password: PASSWORD },
+          headers: from(ip)
+        })
+        expect(fifth.status).toBe(200)
+        expectProblem(yield* request("POST", "/auth/login", { body: "{not json", headers: from(ip) }), 429)
+        expectProblem(yield* request("GET", "/auth/sessions", { token: "forged", headers: from(ip) }), 429)
+      })
+    )
+
+    it.effect(
+      "AUTH_RATE_LIMIT_PER_ACCOUNT: one account's logins, registrations and refreshes from many addresses",
+      () =>
+        Effect.gen(function* () {
+          // The registration is the email's first attempt of the minute; seven logins use up the rest.
+          const account = yield* registerFromAnywhere
+          const loginStatus = Effect.suspend(() =>
+            Effect.map(
+              request("POST", "/auth/login", {
+                body: { email: account.email, password: PASSWORD },
+                headers: from(uniqueIp())
+              }),
+              (response) => response.status
+            )
+          )
+          const statuses = yield* Effect.replicateEffect(loginStatus, 8)
+          expect(statuses).toEqual([200, 200, 200, 200, 200, 200, 200, 429])
+          // Registering the same email again is an attempt on that account too.
+          expectProblem(
+            yield* request("POST", "/auth/register", {
+              body: { email: account.email, password: PASSWORD, name: "Again" },
+              headers: from(uniqueIp())
+            }),
+            429
+          )
+
+          // Refreshes count per account: eight rotations, then a 429 that leaves the presented token unused.
+          let refreshToken = account.auth.refreshToken
+          for (let i = 0; i < 8; i++) {
+            const rotated = yield* request("POST", "/auth/refresh", {
+              body: { refreshToken },
+              headers: from(uniqueIp())
+            })
+            expect(rotated.status, rotated.text).toBe(200)
+            refreshToken = (rotated.json as { refreshToken: string }).refreshToken
+          }
+          const limited = yield* request("POST", "/auth/refresh", { body: { refreshToken }, headers: from(uniqueIp()) })
+          expectProblem(limited, 429, "too-many-requests")
+          // Not treated as reuse: the session lives on.
+          expect(yield* profileStatus(account.auth.accessToken)).toBe(200)
         })
     )
 

@@ -31,6 +31,7 @@ export const testSettings = (overrides: Partial<AppSettings> = {}): AppSettings 
   readinessTimeoutMillis: 1000,
   trustProxy: false,
   authRateLimitPerIp: 10_000,
+  authRateLimitPerAccount: 10_000,
   loginFailureLimit: 10,
   refreshReuseGraceSeconds: 0,
   ...overrides

@@ -34,6 +34,14 @@ export class Authentication extends HttpApiMiddleware.Tag<Authentication>()("app
   security: { bearer: HttpApiSecurity.bearer }
 }) {}
 
+/**
+ * Counts every request to `/auth/*` against its client address before the body is read, so malformed and
+ * rejected requests use up AUTH_RATE_LIMIT_PER_IP too.
+ */
+export class AuthRateLimit extends HttpApiMiddleware.Tag<AuthRateLimit>()("app/AuthRateLimit", {
+  failure: TooManyRequests
+}) {}
+
 const IdPath = Schema.Struct({ id: Schema.UUID })
 
 export class AuthGroup extends HttpApiGroup.make("auth")
@@ -61,6 +69,7 @@ export class AuthGroup extends HttpApiGroup.make("auth")
       )
   )
   .add(HttpApiEndpoint.post("logout", "/auth/logout").setPayload(LogoutRequest).addSuccess(HttpApiSchema.NoContent))
+  .middlewareEndpoints(AuthRateLimit)
   .add(HttpApiEndpoint.get("jwks", "/.well-known/jwks.json").addSuccess(Jwks))
   .addError(TooManyRequests)
   .annotate(OpenApi.Title, "Authentication") {}
@@ -75,6 +84,8 @@ export class SessionsGroup extends HttpApiGroup.make("sessions")
   )
   .addError(TooManyRequests)
   .middleware(Authentication)
+  // Added last, so it runs first: requests that fail authentication count too.
+  .middleware(AuthRateLimit)
   .annotate(OpenApi.Title, "Sessions") {}
 
 export class UsersGroup extends HttpApiGroup.make("users")

@@ -1,4 +1,4 @@
-import { HttpApiBuilder } from "@effect/platform"
+import { HttpApiBuilder, HttpServerRequest } from "@effect/platform"
 import { Effect, Layer, Redacted } from "effect"
 import { Accounts } from "../../services/identity/accounts.js"
 import { Administration } from "../../services/identity/administration.js"
@@ -6,9 +6,10 @@ import { CurrentUser } from "../../services/identity/current-user.js"
 import { Profiles } from "../../services/identity/profiles.js"
 import { User } from "../../services/identity/schema.js"
 import { baseApi } from "../api.js"
-import { clientInfo } from "../client-info.js"
+import { AppConfig } from "../../layers/config.js"
+import { clientInfo, clientInfoOf } from "../client-info.js"
 import { withEtag } from "../etag.js"
-import { AdminGroup, AuthGroup, Authentication, SessionsGroup, UsersGroup } from "../groups/identity.js"
+import { AdminGroup, AuthGroup, Authentication, AuthRateLimit, SessionsGroup, UsersGroup } from "../groups/identity.js"
 
 const IdentityApi = baseApi.add(AuthGroup).add(SessionsGroup).add(UsersGroup).add(AdminGroup)
 
@@ -19,18 +20,25 @@ export const AuthenticationLive = Layer.effect(
   )
 )
 
+const AuthRateLimitLive = Layer.effect(
+  AuthRateLimit,
+  Effect.gen(function* () {
+    const accounts = yield* Accounts
+    const { trustProxy } = yield* AppConfig
+    return Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) =>
+      accounts.throttleClient(clientInfoOf(request, trustProxy))
+    )
+  })
+)
+
 const AuthHandlers = HttpApiBuilder.group(IdentityApi, "auth", (handlers) =>
   Effect.gen(function* () {
     const accounts = yield* Accounts
     return handlers
       .handle("register", ({ payload }) => Effect.flatMap(clientInfo, (client) => accounts.register(payload, client)))
       .handle("login", ({ payload }) => Effect.flatMap(clientInfo, (client) => accounts.login(payload, client)))
-      .handle("refresh", ({ payload }) =>
-        Effect.flatMap(clientInfo, (client) => accounts.refresh(payload.refreshToken, client))
-      )
-      .handle("logout", ({ payload }) =>
-        Effect.flatMap(clientInfo, (client) => accounts.logout(payload.refreshToken, client))
-      )
+      .handle("refresh", ({ payload }) => accounts.refresh(payload.refreshToken))
+      .handle("logout", ({ payload }) => accounts.logout(payload.refreshToken))
       .handle("jwks", () => Effect.succeed(accounts.jwks))
   })
 )
@@ -39,14 +47,8 @@ const SessionsHandlers = HttpApiBuilder.group(IdentityApi, "sessions", (handlers
   Effect.gen(function* () {
     const accounts = yield* Accounts
     return handlers
-      .handle("list", () =>
-        Effect.flatMap(Effect.all([CurrentUser, clientInfo]), ([actor, client]) => accounts.sessions(actor, client))
-      )
-      .handle("revoke", ({ path }) =>
-        Effect.flatMap(Effect.all([CurrentUser, clientInfo]), ([actor, client]) =>
-          accounts.revokeSession(actor, path.id, client)
-        )
-      )
+      .handle("list", () => Effect.flatMap(CurrentUser, accounts.sessions))
+      .handle("revoke", ({ path }) => Effect.flatMap(CurrentUser, (actor) => accounts.revokeSession(actor, path.id)))
   })
 )
 
@@ -84,5 +86,5 @@ const AdminHandlers = HttpApiBuilder.group(IdentityApi, "admin", (handlers) =>
 )
 
 export const IdentityHandlers = Layer.mergeAll(AuthHandlers, SessionsHandlers, UsersHandlers, AdminHandlers).pipe(
-  Layer.provide(AuthenticationLive)
+  Layer.provide([AuthenticationLive, AuthRateLimitLive])
 )

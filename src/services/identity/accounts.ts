@@ -1,16 +1,16 @@
 import { SqlClient } from "@effect/sql"
-import { Context, DateTime, Duration, Effect, Layer, Option, Redacted } from "effect"
+import { Context, DateTime, Duration, Effect, Either, Layer, Option, Redacted } from "effect"
 import { AppConfig } from "../../layers/config.js"
 import { Cipher } from "../../layers/cipher.js"
 import { PasswordHasher } from "../../layers/password-hasher.js"
-import { RateLimiter, type RateLimitRule } from "../../layers/rate-limiter.js"
+import { type RateLimited, RateLimiter } from "../../layers/rate-limiter.js"
 import { TokenSigner } from "../../layers/token-signer.js"
 import type { TooManyRequests } from "../errors.js"
 import { NotFound, Unauthorized } from "../errors.js"
 import { Events } from "../events/events.js"
 import type { Actor } from "./current-user.js"
 import { EmailTaken } from "./errors.js"
-import { loginFailureRule, tooManyRequests } from "./policy.js"
+import { authAccountRule, authClientRule, loginFailureRule, tooManyRequests } from "./policy.js"
 import { AuthResult, SessionList, SessionView, type User } from "./schema.js"
 import { hashToken, IdentityStore, newRefreshToken, REFRESH_TOKEN_TTL, type UserRow } from "./store.js"
 
@@ -26,6 +26,8 @@ const invalidRefreshToken = new Unauthorized({ detail: "The refresh token is inv
 const invalidAccessToken = new Unauthorized({ detail: "The access token is missing, invalid or expired" })
 
 export interface AccountsShape {
+  /** Counts one request to `/auth/*` against its client address (AUTH_RATE_LIMIT_PER_IP); each transport calls it first. */
+  readonly throttleClient: (client: ClientInfo) => Effect.Effect<void, TooManyRequests>
   readonly register: (
     input: { readonly email: string; readonly password: Redacted.Redacted; readonly name: string },
     client: ClientInfo
@@ -34,19 +36,12 @@ export interface AccountsShape {
     input: { readonly email: string; readonly password: Redacted.Redacted },
     client: ClientInfo
   ) => Effect.Effect<AuthResult, Unauthorized | TooManyRequests>
-  readonly refresh: (
-    refreshToken: string,
-    client: ClientInfo
-  ) => Effect.Effect<AuthResult, Unauthorized | TooManyRequests>
-  readonly logout: (refreshToken: string, client: ClientInfo) => Effect.Effect<void, TooManyRequests>
+  readonly refresh: (refreshToken: string) => Effect.Effect<AuthResult, Unauthorized | TooManyRequests>
+  readonly logout: (refreshToken: string) => Effect.Effect<void>
   /** Verifies an access token and that its session is still live; the role comes from the session, not the token. */
   readonly authenticate: (accessToken: string) => Effect.Effect<Actor, Unauthorized>
-  readonly sessions: (actor: Actor, client: ClientInfo) => Effect.Effect<SessionList, TooManyRequests>
-  readonly revokeSession: (
-    actor: Actor,
-    sessionId: string,
-    client: ClientInfo
-  ) => Effect.Effect<void, NotFound | TooManyRequests>
+  readonly sessions: (actor: Actor) => Effect.Effect<SessionList>
+  readonly revokeSession: (actor: Actor, sessionId: string) => Effect.Effect<void, NotFound>
   readonly jwks: TokenSignerJwks
 }
 
@@ -54,10 +49,12 @@ type TokenSignerJwks = Context.Tag.Service<TokenSigner>["jwks"]
 
 type Rotation =
   | { readonly _tag: "Invalid" }
+  | { readonly _tag: "Limited"; readonly error: RateLimited }
   | { readonly _tag: "Reused"; readonly revoked: ReadonlyArray<string> }
   | { readonly _tag: "Rotated"; readonly userId: string; readonly sessionId: string; readonly refreshToken: string }
 
 const invalid: Rotation = { _tag: "Invalid" }
+const limited = (error: RateLimited): Rotation => ({ _tag: "Limited", error })
 const reused = (revoked: ReadonlyArray<string>): Rotation => ({ _tag: "Reused", revoked })
 const rotated = (userId: string, sessionId: string, refreshToken: string): Rotation => ({
   _tag: "Rotated",
@@ -88,10 +85,12 @@ export class Accounts extends Context.Tag("app/Accounts")<Accounts, AccountsShap
       const events = yield* Events
       const store = yield* IdentityStore
 
-      const perIp: RateLimitRule = { name: "auth-ip", points: settings.authRateLimitPerIp, window: Duration.minutes(1) }
+      const perClient = authClientRule(settings.authRateLimitPerIp)
+      const perAccount = authAccountRule(settings.authRateLimitPerAccount)
       const loginFailures = loginFailureRule(settings.loginFailureLimit)
-      const limitIp = (client: ClientInfo) =>
-        limiter.consume(perIp, client.ip ?? "unknown").pipe(Effect.mapError(tooManyRequests))
+      const throttleClient = (client: ClientInfo) =>
+        limiter.consume(perClient, client.ip ?? "unknown").pipe(Effect.mapError(tooManyRequests))
+      const throttleAccount = (key: string) => limiter.consume(perAccount, key).pipe(Effect.mapError(tooManyRequests))
 
       // Verifying against this when the email is unknown makes a failed login take as long either way.
       const dummyHash = yield* hasher.hash(Redacted.make(newRefreshToken()))
@@ -105,7 +104,7 @@ export class Accounts extends Context.Tag("app/Accounts")<Accounts, AccountsShap
         input: { readonly email: string; readonly password: Redacted.Redacted; readonly name: string },
         client: ClientInfo
       ) {
-        yield* limitIp(client)
+        yield* throttleAccount(input.email)
         const passwordHash = yield* hasher.hash(input.password)
         const name = yield* cipher.encrypt(input.name)
         const { row, session } = yield* sql
@@ -133,7 +132,7 @@ export class Accounts extends Context.Tag("app/Accounts")<Accounts, AccountsShap
         input: { readonly email: string; readonly password: Redacted.Redacted },
         client: ClientInfo
       ) {
-        yield* limitIp(client)
+        yield* throttleAccount(input.email)
         yield* limiter.check(loginFailures, input.email).pipe(Effect.mapError(tooManyRequests))
         const found = yield* store.findUserByEmail(input.email)
         const stored = Option.match(found, { onNone: () => dummyHash, onSome: (row) => row.passwordHash })
@@ -179,6 +178,8 @@ export class Accounts extends Context.Tag("app/Accounts")<Accounts, AccountsShap
               where rt.token_hash = ${presented}
               for update of rt`
             if (row === undefined || row.revokedAt !== null) return invalid
+            const allowed = yield* Effect.either(limiter.consume(perAccount, row.userId))
+            if (Either.isLeft(allowed)) return limited(allowed.left)
             if (row.usedAt !== null) {
               const withinGrace =
                 Date.now() - row.usedAt.getTime() <= settings.refreshReuseGraceSeconds * 1000 &&
@@ -205,10 +206,10 @@ export class Accounts extends Context.Tag("app/Accounts")<Accounts, AccountsShap
           })
         )
 
-      const refresh = Effect.fn("Accounts.refresh")(function* (refreshToken: string, client: ClientInfo) {
-        yield* limitIp(client)
+      const refresh = Effect.fn("Accounts.refresh")(function* (refreshToken: string) {
         const outcome = yield* rotate(refreshToken).pipe(Effect.orDie)
         if (outcome._tag === "Invalid") return yield* invalidRefreshToken
+        if (outcome._tag === "Limited") return yield* tooManyRequests(outcome.error)
         if (outcome._tag === "Reused") {
           yield* store.forgetSessions(outcome.revoked)
           return yield* invalidRefreshToken
@@ -218,8 +219,7 @@ export class Accounts extends Context.Tag("app/Accounts")<Accounts, AccountsShap
         return yield* issue(yield* store.toUser(row.value), outcome.sessionId, outcome.refreshToken)
       })
 
-      const logout = Effect.fn("Accounts.logout")(function* (refreshToken: string, client: ClientInfo) {
-        yield* limitIp(client)
+      const logout = Effect.fn("Accounts.logout")(function* (refreshToken: string) {
         const revoked = yield* sql
           .withTransaction(
             Effect.gen(function* () {
@@ -241,8 +241,7 @@ export class Accounts extends Context.Tag("app/Accounts")<Accounts, AccountsShap
         return { userId: claims.sub, role: state.value.role, sessionId: claims.sid } satisfies Actor
       })
 
-      const sessions = Effect.fn("Accounts.sessions")(function* (actor: Actor, client: ClientInfo) {
-        yield* limitIp(client)
+      const sessions = Effect.fn("Accounts.sessions")(function* (actor: Actor) {
         const rows = yield* sql<{
           id: string
           createdAt: Date
@@ -267,12 +266,7 @@ export class Accounts extends Context.Tag("app/Accounts")<Accounts, AccountsShap
         })
       })
 
-      const revokeSession = Effect.fn("Accounts.revokeSession")(function* (
-        actor: Actor,
-        sessionId: string,
-        client: ClientInfo
-      ) {
-        yield* limitIp(client)
+      const revokeSession = Effect.fn("Accounts.revokeSession")(function* (actor: Actor, sessionId: string) {
         const revoked = yield* sql
           .withTransaction(
             Effect.gen(function* () {
@@ -288,6 +282,7 @@ export class Accounts extends Context.Tag("app/Accounts")<Accounts, AccountsShap
       })
 
       return Accounts.of({
+        throttleClient,
         register,
         login,
         refresh,

@@ -23,5 +23,22 @@ export const loginFailureRule = (limit: number): RateLimitRule => ({
   window: Duration.minutes(15)
 })
 
+/** Every request to `/auth/*` from one client address, counted before its body is even read. */
+export const authClientRule = (limit: number): RateLimitRule => ({
+  name: "auth-ip",
+  points: limit,
+  window: Duration.minutes(1)
+})
+
+/**
+ * Registrations and logins per email, and refreshes per account: a spread of addresses cannot hammer one
+ * account past this.
+ */
+export const authAccountRule = (limit: number): RateLimitRule => ({
+  name: "auth-account",
+  points: limit,
+  window: Duration.minutes(1)
+})
+
 export const tooManyRequests = (error: RateLimited) =>
   new TooManyRequests({ detail: "Too many requests; retry later", retryAfter: error.retryAfterSeconds })
