@@ -2,10 +2,10 @@ import { describe, expect, it } from "@effect/vitest"
 import { DockerfileParser, type Instruction } from "dockerfile-ast"
 import { Effect } from "effect"
 import { execFileSync, spawn } from "node:child_process"
-import { cpSync, readFileSync } from "node:fs"
+import { cpSync, readFileSync, rmSync } from "node:fs"
 import { join, posix } from "node:path"
 import { exitOf, waitUntilReady } from "../support/process.js"
-import { freePort } from "../support/server.js"
+import { freePort, raw } from "../support/server.js"
 import { tempDir } from "../support/settings.js"
 
 /**
@@ -71,8 +71,11 @@ const copiedFrom = (stageName: string) =>
         .map((argument) => posix.normalize(argument.getValue()))
     )
 
+const buildScript = packageJson.scripts["build"]!
+const outfile = buildScript.match(/--outfile=(\S+)/)![1]!
+
 /** The bundle's externals: the packages esbuild leaves for Node to load from node_modules at run time. */
-const externals = [...packageJson.scripts["build"]!.matchAll(/--external:(\S+)/g)].map((match) => match[1]!)
+const externals = [...buildScript.matchAll(/--external:(\S+)/g)].map((match) => match[1]!)
 
 /** What `npm ci` installs for a package on Linux: it and its dependencies, skipping other platforms' binaries. */
 const installedOnLinux = (name: string, seen = new Set<string>()): Set<string> => {
@@ -115,7 +118,6 @@ describe("Dockerfile", () => {
   })
 
   it("starts the bundle that npm run build writes", () => {
-    const outfile = packageJson.scripts["build"]!.match(/--outfile=(\S+)/)![1]!
     const [cmd] = ofKind(runtime, "CMD")
     expect(cmd?.getArguments().map((argument) => argument.getValue().replace(/^\[?"|",?\]?$/g, ""))).toContain(outfile)
   })
@@ -133,47 +135,55 @@ describe("Dockerfile", () => {
     expect(healthcheck?.getArgumentsContent()).toMatch(/^CMD .*\/health\/live/)
   })
 
-  it.live(
+  it.scopedLive(
     "starts from the runtime stage's files alone and registers a user (PGlite and argon2 load)",
     () =>
       Effect.gen(function* () {
-        execFileSync("npm", ["run", "build", "--silent"], { cwd: root, stdio: "ignore" })
-        const app = tempDir("image")
-        for (const source of [...copiedFrom("production-dependencies"), ...copiedFrom("build")]) {
-          cpSync(join(root, posix.relative("/app", source)), join(app, posix.relative("/app", source)), {
-            recursive: true
-          })
+        const app = yield* Effect.acquireRelease(
+          Effect.sync(() => tempDir("image")),
+          (directory) => Effect.sync(() => rmSync(directory, { recursive: true, force: true }))
+        )
+        // package.json's own build command, writing where the runtime stage would hold the bundle.
+        expect(copiedFrom("build")).toEqual([`/app/${posix.dirname(outfile)}`])
+        execFileSync("sh", ["-c", buildScript.replace(`--outfile=${outfile}`, `--outfile=${join(app, outfile)}`)], {
+          cwd: root,
+          env: { ...process.env, PATH: `${join(root, "node_modules", ".bin")}:${process.env["PATH"] ?? ""}` },
+          stdio: "ignore"
+        })
+        for (const source of copiedFrom("production-dependencies")) {
+          const path = posix.relative("/app", source)
+          cpSync(join(root, path), join(app, path), { recursive: true })
         }
         const imageEnv = Object.fromEntries(
           ofKind(runtime, "ENV").flatMap((env) => env.getArguments().map((argument) => argument.getValue().split("=")))
         )
-        const port = yield* freePort()
         const [command, ...args] = ofKind(runtime, "CMD")[0]!
           .getArguments()
           .map((argument) => argument.getValue().replace(/^\[?"|",?\]?$/g, ""))
         expect(command).toBe("node")
-        let output = ""
-        const child = spawn(process.execPath, args, {
-          cwd: app,
-          env: { ...imageEnv, PORT: String(port), HOST: "127.0.0.1", DATA_DIR: tempDir("image-data") },
-          stdio: ["ignore", "pipe", "pipe"]
-        })
-        child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()))
-        child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()))
-        const url = `http://127.0.0.1:${port}`
-        const ready = yield* waitUntilReady(url)
-        const registered = yield* Effect.promise(() =>
-          fetch(`${url}/auth/register`, {
-            method: "POST",
-            headers: { "content-type": "application/json" },
-            body: JSON.stringify({ email: "image@example.com", password: "correct horse battery", name: "Image" })
-          })
+
+        const port = yield* freePort()
+        const env = { ...imageEnv, PORT: String(port), HOST: "127.0.0.1", DATA_DIR: join(app, "data") }
+        const server = yield* Effect.acquireRelease(
+          Effect.sync(() => {
+            let output = ""
+            const child = spawn(process.execPath, args, { cwd: app, env, stdio: ["ignore", "pipe", "pipe"] })
+            child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()))
+            child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()))
+            return { child, output: () => output }
+          }),
+          ({ child }) => Effect.sync(() => child.kill("SIGKILL"))
         )
-        child.kill("SIGTERM")
-        const exitCode = yield* exitOf({ child, output: () => output })
-        expect(ready, output).toBe(true)
-        expect(registered.status, output).toBe(201)
-        expect(exitCode, output).toBe(0)
+        const url = `http://127.0.0.1:${port}`
+        expect(yield* waitUntilReady(url), server.output()).toBe(true)
+        const registered = yield* raw(`${url}/auth/register`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ email: "image@example.com", password: "correct horse battery", name: "Image" })
+        })
+        expect(registered.status, server.output()).toBe(201)
+        server.child.kill("SIGTERM")
+        expect(yield* exitOf(server), server.output()).toBe(0)
       }),
     { timeout: 60_000 }
   )
