@@ -1,4 +1,3 @@
-# syntax=docker/dockerfile:1
 # Plinth's production image: the esbuild bundle plus the few packages it loads from node_modules at run time.
 #
 #   docker build -t plinth .
