@@ -11,43 +11,35 @@
       let
         pkgs = import nixpkgs { inherit system; };
 
-        # The backing services that nix/dev-services.sh starts; the same set is on the dev shell's PATH.
-        serviceTools = [
-          pkgs.postgresql_16
-          pkgs.redis
-          pkgs.rabbitmq-server
-          pkgs.minio
-          pkgs.minio-client
-        ];
-
-        devServices = pkgs.writeShellApplication {
-          name = "plinth-dev-services";
-          runtimeInputs = serviceTools ++ [ pkgs.coreutils pkgs.curl ];
-          text = builtins.readFile ./nix/dev-services.sh;
-        };
+        nodejs = pkgs.nodejs_22;
+        plinth = import ./nix/package.nix { inherit pkgs nodejs; };
+        services = import ./nix/services.nix { inherit pkgs; };
       in
       {
         packages = {
-          default = import ./nix/package.nix { inherit pkgs; };
-          dev-services = devServices;
+          default = plinth;
+          dev-services = services.script;
+        } // pkgs.lib.optionalAttrs pkgs.stdenv.isLinux {
+          # An image runs Linux binaries, so it is built on (or for) Linux only.
+          image = import ./nix/image.nix { inherit pkgs plinth nodejs; };
         };
 
         apps = {
           default = flake-utils.lib.mkApp { drv = self.packages.${system}.default; };
           dev-services = {
             type = "app";
-            program = "${devServices}/bin/plinth-dev-services";
+            program = pkgs.lib.getExe services.script;
           };
         };
 
         devShells.default = pkgs.mkShell {
-          packages = serviceTools ++ [
-            pkgs.nodejs_22
+          packages = services.tools ++ [
+            nodejs
             pkgs.nodePackages.typescript-language-server
             pkgs.jq
             pkgs.openssl
             pkgs.curl
-            devServices
+            services.script
           ];
 
           shellHook = ''

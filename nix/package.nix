@@ -1,12 +1,11 @@
-{ pkgs }:
+{ pkgs, nodejs ? pkgs.nodejs_22 }:
 
 let
   inherit (pkgs) lib;
-  nodejs = pkgs.nodejs_22;
   packageJson = lib.importJSON ../package.json;
 
   # Build inputs are what npm would pack; local state (node_modules, ./data, ./.dev) never enters the store.
-  localState = [ "node_modules" "data" ".dev" ".bench" "coverage" "result" ];
+  localState = [ "node_modules" "data" ".dev" ".bench" "coverage" "result" "artifacts" ];
   src = lib.cleanSourceWith {
     src = lib.cleanSource ../.;
     filter = path: _type: !(builtins.elem (baseNameOf path) localState);
@@ -32,7 +31,8 @@ pkgs.buildNpmPackage {
   npmFlags = [ "--ignore-scripts" ];
   npmRebuildFlags = [ "--ignore-scripts" ];
 
-  nativeBuildInputs = [ pkgs.makeWrapper ];
+  # A compiled wrapper rather than a shell script, so that the OCI image (nix/image.nix) needs no shell.
+  nativeBuildInputs = [ pkgs.makeBinaryWrapper ];
 
   # buildNpmPackage installs the packed files and the production node_modules under
   # $out/lib/node_modules/plinth. The bundle is run by absolute path so that the wrapper works from
