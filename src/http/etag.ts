@@ -8,16 +8,15 @@ export const matchesIfNoneMatch = (header: string | undefined, etag: string) => 
   return candidates.includes(etag) || candidates.includes("*")
 }
 
-/**
- * Answers a single resource with a strong ETag over its JSON; a matching If-None-Match gets 304 and no body.
- */
-export const withEtag = <A, I>(schema: Schema.Schema<A, I>, value: A) =>
-  Effect.gen(function* () {
-    const request = yield* HttpServerRequest.HttpServerRequest
-    const body = JSON.stringify(yield* Schema.encode(schema)(value).pipe(Effect.orDie))
+/** Answers a JSON body with a strong ETag over it; a matching If-None-Match gets 304 and no body. */
+export const withEtagJson = (body: string) =>
+  Effect.map(HttpServerRequest.HttpServerRequest, (request) => {
     const etag = `"${createHash("sha256").update(body).digest("base64url").slice(0, 27)}"`
-    if (matchesIfNoneMatch(request.headers["if-none-match"], etag)) {
-      return HttpServerResponse.empty({ status: 304, headers: { etag } })
-    }
-    return HttpServerResponse.text(body, { contentType: "application/json", headers: { etag } })
+    return matchesIfNoneMatch(request.headers["if-none-match"], etag)
+      ? HttpServerResponse.empty({ status: 304, headers: { etag } })
+      : HttpServerResponse.text(body, { contentType: "application/json", headers: { etag } })
   })
+
+/** A single resource answered as by `withEtagJson`, encoded with its schema first. */
+export const withEtag = <A, I>(schema: Schema.Schema<A, I>, value: A) =>
+  Effect.flatMap(Schema.encode(schema)(value).pipe(Effect.orDie), (encoded) => withEtagJson(JSON.stringify(encoded)))

@@ -4,11 +4,10 @@ import { Accounts } from "../../services/identity/accounts.js"
 import { Administration } from "../../services/identity/administration.js"
 import { CurrentUser } from "../../services/identity/current-user.js"
 import { Profiles } from "../../services/identity/profiles.js"
-import { User } from "../../services/identity/schema.js"
 import { baseApi } from "../api.js"
 import { AppConfig } from "../../layers/config.js"
 import { clientInfo, clientInfoOf } from "../client-info.js"
-import { withEtag } from "../etag.js"
+import { withEtagJson } from "../etag.js"
 import { AdminGroup, AuthGroup, Authentication, AuthRateLimit, SessionsGroup, UsersGroup } from "../groups/identity.js"
 
 const IdentityApi = baseApi.add(AuthGroup).add(SessionsGroup).add(UsersGroup).add(AdminGroup)
@@ -57,7 +56,7 @@ const UsersHandlers = HttpApiBuilder.group(IdentityApi, "users", (handlers) =>
     const profiles = yield* Profiles
     return handlers
       .handle("profile", () =>
-        Effect.flatMap(CurrentUser, (actor) => Effect.flatMap(profiles.get(actor), (user) => withEtag(User, user)))
+        Effect.flatMap(CurrentUser, (actor) => Effect.flatMap(profiles.getJson(actor), withEtagJson))
       )
       .handle("updateProfile", ({ payload }) => Effect.flatMap(CurrentUser, (actor) => profiles.update(actor, payload)))
       .handle("changePassword", ({ payload }) =>

@@ -1,6 +1,7 @@
 import { Duration, Effect, Layer } from "effect"
 import { randomUUID } from "node:crypto"
 import { importJWK, jwtVerify, SignJWT, type CryptoKey, type JWTHeaderParameters } from "jose"
+import { LRUCache } from "lru-cache"
 import { TokenInvalid, TokenSigner, type PublicJwk, type VerifiedClaims } from "../token-signer.js"
 import type { SigningJwk } from "./keys.js"
 
@@ -17,6 +18,9 @@ const isClaims = (payload: Record<string, unknown>): payload is Record<string, u
   typeof payload["jti"] === "string" &&
   typeof payload["iat"] === "number" &&
   typeof payload["exp"] === "number"
+
+/** Access tokens a busy server sees again within their 15 minutes; far more than its clients hold at once. */
+const VERIFIED_TOKENS_KEPT = 20_000
 
 export const makeTokenSignerJose = (options: TokenSignerOptions) =>
   Layer.effect(
@@ -46,6 +50,35 @@ export const makeTokenSignerJose = (options: TokenSignerOptions) =>
         return key
       }
 
+      const verified = new LRUCache<string, VerifiedClaims>({ max: VERIFIED_TOKENS_KEPT })
+      const verifyAfresh = (token: string) =>
+        Effect.tryPromise({
+          // Pinning the algorithm refuses `alg: none` and HMAC tokens forged with a public key as secret.
+          try: () =>
+            jwtVerify(token, resolveKey, {
+              algorithms: ["EdDSA"],
+              issuer: options.issuer,
+              audience: options.audience,
+              requiredClaims: ["sub", "jti", "iat", "exp"]
+            }),
+          catch: (error) => new TokenInvalid({ reason: error instanceof Error ? error.message : "invalid token" })
+        }).pipe(
+          Effect.flatMap(({ payload }) => {
+            if (!isClaims(payload)) return Effect.fail(new TokenInvalid({ reason: "missing claims" }))
+            const claims: VerifiedClaims = {
+              sub: payload.sub,
+              role: payload.role,
+              sid: payload.sid,
+              jti: payload.jti,
+              iat: payload.iat,
+              exp: payload.exp
+            }
+            verified.set(token, claims)
+            return Effect.succeed(claims)
+          }),
+          Effect.withSpan("TokenSigner.verify")
+        )
+
       return TokenSigner.of({
         sign: (claims, ttl) =>
           Effect.promise(() =>
@@ -59,32 +92,12 @@ export const makeTokenSignerJose = (options: TokenSignerOptions) =>
               .setExpirationTime(Math.floor(Date.now() / 1000) + Math.round(Duration.toSeconds(ttl)))
               .sign(signingKey.privateKey)
           ).pipe(Effect.withSpan("TokenSigner.sign")),
-        verify: (token) =>
-          Effect.tryPromise({
-            // Pinning the algorithm refuses `alg: none` and HMAC tokens forged with a public key as secret.
-            try: () =>
-              jwtVerify(token, resolveKey, {
-                algorithms: ["EdDSA"],
-                issuer: options.issuer,
-                audience: options.audience,
-                requiredClaims: ["sub", "jti", "iat", "exp"]
-              }),
-            catch: (error) => new TokenInvalid({ reason: error instanceof Error ? error.message : "invalid token" })
-          }).pipe(
-            Effect.flatMap(({ payload }) =>
-              isClaims(payload)
-                ? Effect.succeed<VerifiedClaims>({
-                    sub: payload.sub,
-                    role: payload.role,
-                    sid: payload.sid,
-                    jti: payload.jti,
-                    iat: payload.iat,
-                    exp: payload.exp
-                  })
-                : Effect.fail(new TokenInvalid({ reason: "missing claims" }))
-            ),
-            Effect.withSpan("TokenSigner.verify")
-          ),
+        verify: (token) => {
+          // A token's signature and claims never change, so one verification holds until it expires; only the
+          // expiry is checked again. A token differing in any byte is a different key and is verified afresh.
+          const known = verified.get(token)
+          return known !== undefined && known.exp * 1000 > Date.now() ? Effect.succeed(known) : verifyAfresh(token)
+        },
         jwks: { keys }
       })
     })

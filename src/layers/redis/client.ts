@@ -18,7 +18,9 @@ export const openRedis = (url: Redacted.Redacted, keyPrefix?: string) =>
             commandTimeout: 500,
             connectTimeout: 2000,
             lazyConnect: false,
-            retryStrategy: (attempt) => Math.min(attempt * 200, 2000)
+            retryStrategy: (attempt) => Math.min(attempt * 200, 2000),
+            // Commands issued in the same tick (concurrent requests' session and profile reads) leave in one write.
+            enableAutoPipelining: true
           })
       ),
       (redis) => Effect.sync(() => redis.disconnect())

@@ -1,6 +1,6 @@
 import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
-import { Context, Effect, Layer, Option, Predicate, type Redacted } from "effect"
+import { Context, Effect, Layer, Option, Predicate, type Redacted, Schema } from "effect"
 import { AppConfig } from "../../layers/config.js"
 import { Cipher } from "../../layers/cipher.js"
 import { PasswordHasher } from "../../layers/password-hasher.js"
@@ -11,7 +11,9 @@ import { AccountDeletion } from "./deletion.js"
 import { loginFailureRule } from "./policy.js"
 import { EmailTaken } from "./errors.js"
 import type { User } from "./schema.js"
-import { IdentityStore, type UserRow } from "./store.js"
+import { IdentityStore, ProfileJson, type UserRow } from "./store.js"
+
+const decodeProfileJson = Schema.decodeUnknown(ProfileJson)
 
 export const isUniqueViolation = (error: SqlError) => Predicate.isRecord(error.cause) && error.cause["code"] === "23505"
 
@@ -23,6 +25,8 @@ const wrongPassword = (path: string) =>
 
 export interface ProfilesShape {
   readonly get: (actor: Actor) => Effect.Effect<User, NotFound>
+  /** The same profile as its JSON body, for transports that send it on unchanged (the hot path of HTTP). */
+  readonly getJson: (actor: Actor) => Effect.Effect<string, NotFound>
   readonly update: (
     actor: Actor,
     changes: { readonly name?: string | undefined; readonly email?: string | undefined }
@@ -54,11 +58,12 @@ export class Profiles extends Context.Tag("app/Profiles")<Profiles, ProfilesShap
       const passwordFailures = loginFailureRule(settings.loginFailureLimit)
       const notFound = new NotFound({ detail: "The account no longer exists" })
 
-      const get = (actor: Actor) =>
+      const getJson = (actor: Actor) =>
         Effect.flatMap(
           store.cachedProfile(actor.userId),
           Option.match({ onNone: () => Effect.fail(notFound), onSome: Effect.succeed })
         )
+      const get = (actor: Actor) => Effect.flatMap(getJson(actor), (json) => Effect.orDie(decodeProfileJson(json)))
 
       /** A wrong password counts as a failed login, so these endpoints cannot be used to guess one. */
       const confirmPassword = Effect.fn("Profiles.confirmPassword")(function* (
@@ -135,7 +140,7 @@ export class Profiles extends Context.Tag("app/Profiles")<Profiles, ProfilesShap
         yield* deletion.deleteAccount(actor.userId, actor.userId)
       })
 
-      return Profiles.of({ get, update, changePassword, deleteAccount })
+      return Profiles.of({ get, getJson, update, changePassword, deleteAccount })
     })
   )
 }

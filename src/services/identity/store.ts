@@ -26,6 +26,9 @@ const SessionStateJson = Schema.parseJson(
   Schema.Struct({ userId: Schema.String, role: Schema.Literal("admin", "moderator", "user", "guest") })
 )
 const decodeSessionState = Schema.decodeUnknownOption(SessionStateJson)
+/** A profile's cached form is its encoded JSON, the body of GET /users/profile, so a hit is served as it is. */
+export const ProfileJson = Schema.parseJson(User)
+const encodeProfileJson = Schema.encodeSync(ProfileJson)
 
 export const REFRESH_TOKEN_TTL = Duration.days(7)
 const SESSION_STATE_TTL = Duration.seconds(60)
@@ -33,7 +36,8 @@ const PROFILE_TTL = Duration.minutes(5)
 const REVOKED = "revoked"
 
 export const sessionKey = (sessionId: string) => `sess:${sessionId}`
-export const profileKey = (userId: string) => `user:${userId}`
+// The version changes with the shape of User, so a deploy never serves a profile cached in the old shape.
+export const profileKey = (userId: string) => `user:v1:${userId}`
 
 export const newRefreshToken = () => randomBytes(32).toString("base64url")
 export const hashToken = (token: string) => createHash("sha256").update(token).digest()
@@ -62,7 +66,8 @@ export interface IdentityStoreShape {
   readonly forgetSessions: (sessionIds: ReadonlyArray<string>) => Effect.Effect<void>
   /** Drops the cached state of a user's live sessions, so the next request reloads role and status. */
   readonly reloadSessionsOf: (userId: string) => Effect.Effect<void>
-  readonly cachedProfile: (userId: string) => Effect.Effect<Option.Option<User>>
+  /** The profile as JSON (see ProfileJson), from the cache or else the database; none if gone or disabled. */
+  readonly cachedProfile: (userId: string) => Effect.Effect<Option.Option<string>>
   readonly forgetProfile: (userId: string) => Effect.Effect<void>
 }
 
@@ -182,15 +187,12 @@ export class IdentityStore extends Context.Tag("app/IdentityStore")<IdentityStor
 
       const cachedProfile = Effect.fn("IdentityStore.cachedProfile")(function* (userId: string) {
         const cached = yield* cache.get(profileKey(userId))
-        if (Option.isSome(cached)) {
-          const decoded = Schema.decodeUnknownOption(Schema.parseJson(User))(cached.value)
-          if (Option.isSome(decoded)) return decoded
-        }
+        if (Option.isSome(cached)) return cached
         const row = yield* findUserById(userId)
-        if (Option.isNone(row) || row.value.disabledAt !== null) return Option.none<User>()
-        const user = yield* toUser(row.value)
-        yield* cache.set(profileKey(userId), JSON.stringify(Schema.encodeSync(User)(user)), PROFILE_TTL)
-        return Option.some(user)
+        if (Option.isNone(row) || row.value.disabledAt !== null) return Option.none<string>()
+        const json = encodeProfileJson(yield* toUser(row.value))
+        yield* cache.set(profileKey(userId), json, PROFILE_TTL)
+        return Option.some(json)
       })
 
       return IdentityStore.of({

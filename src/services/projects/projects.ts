@@ -29,6 +29,8 @@ const toProject = (row: ProjectRow) =>
   })
 
 const CachedProject = Schema.parseJson(Project)
+const decodeCachedProject = Schema.decodeUnknownOption(CachedProject)
+const encodeCachedProject = Schema.encodeSync(CachedProject)
 const PROJECT_TTL = Duration.minutes(5)
 export const projectKey = (id: string) => `project:${id}`
 
@@ -70,13 +72,13 @@ export class Projects extends Context.Tag("app/Projects")<Projects, ProjectsShap
       const load = Effect.fn("Projects.load")(function* (id: string) {
         const cached = yield* cache.get(projectKey(id))
         if (Option.isSome(cached)) {
-          const decoded = Schema.decodeUnknownOption(CachedProject)(cached.value)
+          const decoded = decodeCachedProject(cached.value)
           if (Option.isSome(decoded)) return decoded
         }
         const [row] = yield* sql<ProjectRow>`select * from projects where id = ${id}`.pipe(Effect.orDie)
         if (row === undefined) return Option.none<Project>()
         const project = toProject(row)
-        yield* cache.set(projectKey(id), Schema.encodeSync(CachedProject)(project), PROJECT_TTL)
+        yield* cache.set(projectKey(id), encodeCachedProject(project), PROJECT_TTL)
         return Option.some(project)
       })
 
