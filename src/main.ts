@@ -8,16 +8,26 @@ import { InfraLive } from "./layers/index.js"
 import { LoggerLive } from "./layers/logger.js"
 import { coreMigrations } from "./layers/migrations/core.js"
 import { makeMigrationsLive } from "./layers/migrations/index.js"
-import type { Platform } from "./plugins/module.js"
+import type { Platform, PluginInfo } from "./plugins/module.js"
 import { RegisteredConsumers } from "./services/events/registered-consumers.js"
 import { ServicesLive } from "./services/index.js"
-import { consumersLive, enabledModules, migrationsOf } from "./plugins/registry.js"
+import { consumersLive, enabledModules, migrationsOf, pluginMigrations } from "./plugins/registry.js"
+
+const logPlugin = (name: string, plugin: PluginInfo) =>
+  Effect.logInfo("Plugin enabled").pipe(
+    Effect.annotateLogs({
+      plugin: name,
+      version: plugin.version,
+      userData: "erase" in plugin.userData ? "erased with the account" : `kept: ${plugin.userData.retainedBecause}`
+    })
+  )
 
 const Roles = Layer.unwrapEffect(
   Effect.gen(function* () {
     const { mode, plugins } = yield* AppConfig
     const modules = yield* enabledModules(plugins)
     const migrations = yield* migrationsOf(coreMigrations, modules)
+    yield* Effect.forEach(modules, (m) => (m.plugin === undefined ? Effect.void : logPlugin(m.name, m.plugin)))
     const handlers = modules.reduce<Layer.Layer<never, never, Platform>>(
       (all, m) => Layer.merge(all, m.http),
       Layer.empty
@@ -29,7 +39,10 @@ const Roles = Layer.unwrapEffect(
       RegisteredConsumers,
       modules.flatMap((m) => m.consumers.map((consumer) => consumer.name))
     )
-    return roles.pipe(Layer.provide(consumers), Layer.provide(makeMigrationsLive(migrations)))
+    return roles.pipe(
+      Layer.provide(consumers),
+      Layer.provide(makeMigrationsLive(migrations, pluginMigrations(modules)))
+    )
   })
 )
 
