@@ -226,7 +226,12 @@ export class AuditLog extends Context.Tag("app/AuditLog")<AuditLog, AuditLogShap
           return broken(headSeq, null, `rows after ${expectedSeq - 1} are missing`)
         }
         return new ChainReport({ intact: true, checked, firstBroken: null })
-      }).pipe(Effect.orDie, Effect.withSpan("AuditLog.verify"))
+      }).pipe(
+        // One snapshot for the whole walk, so rows appended or pruned meanwhile do not look like broken links.
+        (walk) => sql.withTransaction(Effect.zipRight(sql`set transaction isolation level repeatable read`, walk)),
+        Effect.orDie,
+        Effect.withSpan("AuditLog.verify")
+      )
 
       const pruneBatch = (cutoff: Date) =>
         sql.withTransaction(
