@@ -50,7 +50,7 @@ module.exports = {
       name: "plugins-use-layer-interfaces-only",
       comment: "A plugin imports what a core module may import: services and layer Tags, never an implementation.",
       severity: "error",
-      from: { path: "^src/plugins/" },
+      from: { path: "^(src/plugins|examples)/" },
       to: { path: "^src/layers/([^/]+/|index\\.ts$)" }
     },
     {
@@ -60,6 +60,14 @@ module.exports = {
       severity: "error",
       from: { path: "^src/plugins/([^/]+)/" },
       to: { path: "^src/plugins/([^/]+)/", pathNot: "^src/plugins/($1|core)/" }
+    },
+    {
+      name: "example-plugins-are-plugins",
+      comment:
+        "An example plugin sees what any plugin sees: the module contract and core exports, no plugin's internals.",
+      severity: "error",
+      from: { path: "^examples/" },
+      to: { path: "^src/plugins/", pathNot: "^src/plugins/(core/|module\\.ts$)" }
     },
     {
       name: "only-main-is-the-root",

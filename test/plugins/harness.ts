@@ -18,13 +18,17 @@ const databaseUrl = serviceUrl("TEST_DATABASE_URL")
 const redisUrl = serviceUrl("TEST_REDIS_URL")
 const amqpUrl = serviceUrl("TEST_AMQP_URL")
 
-/** Every consumer a server with all plugins declares on RabbitMQ, with its attempts and first retry delay. */
-const consumerQueues = (webhookAttempts: number, webhookDelay: Duration.Duration) => [
+/**
+ * Every queue a server with all plugins declares on RabbitMQ: each consumer with its attempts and first retry
+ * delay, webhook deliveries both with their defaults and with this suite's fast retries.
+ */
+const declaredQueues = [
   {
     consumers: { "storage-purge": 16, "audit-log": 16, "webhooks-fanout": 16, "webhooks-user-erasure": 16 },
     delay: Duration.seconds(1)
   },
-  { consumers: { "webhooks-delivery": webhookAttempts }, delay: webhookDelay }
+  { consumers: { "webhooks-delivery": 13 }, delay: Duration.seconds(20) },
+  { consumers: { "webhooks-delivery": 4 }, delay: Duration.millis(100) }
 ]
 
 export interface PluginBackend {
@@ -46,7 +50,7 @@ export const backends: ReadonlyArray<PluginBackend> = [
             const exchange = `plinth.test.${randomUUID().slice(0, 8)}`
             yield* Effect.addFinalizer(() =>
               Effect.promise(async () => {
-                for (const { consumers, delay } of consumerQueues(4, Duration.millis(100))) {
+                for (const { consumers, delay } of declaredQueues) {
                   await deleteAmqpTopology(amqpUrl, exchange, consumers, delay)
                 }
               }).pipe(Effect.ignore)
