@@ -1,5 +1,5 @@
 import { SqlClient } from "@effect/sql"
-import { DateTime, Effect, Schema } from "effect"
+import { Clock, DateTime, Effect, Schema } from "effect"
 import { Webhook as Signer } from "standardwebhooks"
 import { Cipher } from "../../layers/cipher.js"
 import type { ConsumerSpec, DeliveredMessage } from "../../layers/queue.js"
@@ -67,7 +67,7 @@ export const makeDeliveryConsumer = (settings: WebhooksSettings): ConsumerSpec<P
         where d.id = ${deliveryId}`
       if (delivery === undefined || delivery.status === "delivered") return
       const secret = yield* cipher.decrypt(delivery.secretCiphertext)
-      const sentAt = new Date()
+      const sentAt = new Date(yield* Clock.currentTimeMillis)
       const headers = {
         "webhook-id": deliveryId,
         "webhook-timestamp": Math.floor(sentAt.getTime() / 1000).toString(),
