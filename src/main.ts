@@ -39,9 +39,12 @@ const Roles = Layer.unwrapEffect(
       RegisteredConsumers,
       modules.flatMap((m) => m.consumers.map((consumer) => consumer.name))
     )
+    // Provided here rather than around Roles, so a bad configuration is reported before any backend is touched.
     return roles.pipe(
       Layer.provide(consumers),
-      Layer.provide(makeMigrationsLive(migrations, pluginMigrations(modules)))
+      Layer.provide(makeMigrationsLive(migrations, pluginMigrations(modules))),
+      Layer.provide(ServicesLive),
+      Layer.provide(InfraLive)
     )
   })
 )
@@ -54,7 +57,7 @@ const reportStartupFailure = (cause: Cause.Cause<unknown>) =>
   })
 
 /** The whole program for a given configuration; tests provide their own `AppConfig`. */
-export const PlinthLive = Roles.pipe(Layer.provide(ServicesLive), Layer.provide(InfraLive), Layer.provide(LoggerLive))
+export const PlinthLive = Roles.pipe(Layer.provide(LoggerLive))
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
   PlinthLive.pipe(

@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Exit, Scope } from "effect"
 import { raw } from "../support/server.js"
@@ -63,3 +64,24 @@ for (const backend of backends) {
     )
   })
 }
+
+describe("Plugins at start-up: the process", () => {
+  it("stops with one message naming every bad plugin setting, read from PLUGIN_<NAME>_*", () => {
+    const result = spawnSync(process.execPath, ["--import", "tsx", "src/main.ts"], {
+      env: {
+        PATH: process.env["PATH"] ?? "",
+        DATA_DIR: tempDir("bad-plugin-config"),
+        PLUGINS: "audit,webhooks",
+        PLUGIN_AUDIT_RETENTION: "forever",
+        PLUGIN_WEBHOOKS_MAX_ATTEMPTS: "0"
+      },
+      encoding: "utf8",
+      timeout: 60_000
+    })
+    expect(result.status).toBe(1)
+    expect(result.stderr).toContain("Plinth cannot start: the configuration is invalid.")
+    expect(result.stderr).toContain('plugin audit: PLUGIN_AUDIT_RETENTION: Expected a duration but received "forever"')
+    expect(result.stderr).toContain("plugin webhooks: PLUGIN_WEBHOOKS_MAX_ATTEMPTS: Expected an integer from 1 to 30")
+    expect(`${result.stdout}${result.stderr}`).not.toMatch(/^\s+at /m)
+  })
+})
