@@ -18,7 +18,8 @@ const logPlugin = (name: string, plugin: PluginInfo) =>
     Effect.annotateLogs({
       plugin: name,
       version: plugin.version,
-      userData: "erase" in plugin.userData ? "erased with the account" : `kept: ${plugin.userData.retainedBecause}`
+      userData: "erase" in plugin.userData ? "erased with the account" : `kept: ${plugin.userData.retainedBecause}`,
+      permissions: plugin.permissions.map((p) => `${p.name} (${p.roles.join(", ")})`).join("; ")
     })
   )
 

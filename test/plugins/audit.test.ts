@@ -1,5 +1,6 @@
-import { expect, layer } from "@effect/vitest"
+import { describe, expect, it, layer } from "@effect/vitest"
 import { Effect } from "effect"
+import { canonicalJson, redact } from "../../src/plugins/audit/redact.js"
 import { accountWithRole, expectProblem, loginAdmin, register, request } from "../identity/harness.js"
 import { backends, Database, pluginServer, waitFor } from "./harness.js"
 
@@ -52,6 +53,29 @@ const renamedProject = (requestId: string) =>
     expect(renamed.status, renamed.text).toBe(200)
     return { owner, projectId }
   })
+
+describe("Audit redaction", () => {
+  it("redacts secrets and pseudonymises emails at any depth, and hashes the same value the same way", () => {
+    const redacted = redact({
+      email: "Ada@Example.com",
+      password: "hunter2",
+      profile: { apiKey: "k-123", newEmail: "ada@example.com", name: "Ada" },
+      sessions: [{ refreshToken: "r-1", id: 1 }],
+      keys: ["projects/p/files/f"]
+    })
+    expect(redacted).toEqual({
+      email: expect.stringMatching(/^sha256:[0-9a-f]{24}$/),
+      password: "[redacted]",
+      profile: { apiKey: "[redacted]", newEmail: (redacted as { email: string }).email, name: "Ada" },
+      sessions: [{ refreshToken: "[redacted]", id: 1 }],
+      keys: ["projects/p/files/f"]
+    })
+    expect(JSON.stringify(redacted)).not.toMatch(/hunter2|k-123|r-1|ada@/i)
+    expect(canonicalJson({ b: 1, a: { d: [2, { f: 3, e: 4 }], c: null } })).toBe(
+      canonicalJson({ a: { c: null, d: [2, { e: 4, f: 3 }] }, b: 1 })
+    )
+  })
+})
 
 for (const backend of backends) {
   layer(pluginServer(backend, { plugins: ["audit"] }), { timeout: "120 seconds", excludeTestServices: true })(
