@@ -99,20 +99,15 @@ export interface PluginDefinition<Settings> {
 export interface Plugin {
   readonly name: string
   readonly version: string
-  /** `PLUGIN_<NAME>`, the prefix of its settings. */
-  readonly configPrefix: string
   /** Reads the settings and builds the module; fails naming every setting that is missing or invalid. */
   readonly load: Effect.Effect<Module, ConfigError.ConfigError>
 }
 
-export const configPrefixOf = (name: string) => `PLUGIN_${name.toUpperCase().replaceAll("-", "_")}`
-
 export const definePlugin = <Settings>(definition: PluginDefinition<Settings>): Plugin => {
-  const configPrefix = configPrefixOf(definition.name)
+  const configPrefix = `PLUGIN_${definition.name.toUpperCase().replaceAll("-", "_")}`
   return {
     name: definition.name,
     version: definition.version,
-    configPrefix,
     load: Effect.map(Config.nested(definition.config, configPrefix), (settings) => {
       const { userData, permissions = [], ...parts } = definition.make(settings)
       return {

@@ -159,7 +159,7 @@ export const migrationsOf = (core: Readonly<Record<string, Migration>>, modules:
   })
 
 /** Each plugin records its migrations in a table of its own, so enabling it later migrates it alone. */
-export const pluginMigrationTable = (name: string) => `plinth_plugin_${name.replaceAll("-", "_")}_migrations`
+const pluginMigrationTable = (name: string) => `plinth_plugin_${name.replaceAll("-", "_")}_migrations`
 
 export const pluginMigrations = (modules: ReadonlyArray<Module>) =>
   modules.flatMap((module) =>

@@ -7,7 +7,7 @@ import { Effect } from "effect"
  * Only public unicast addresses are reachable: loopback, private, link-local (cloud metadata), unique-local,
  * carrier-grade NAT, multicast and reserved ranges are not, nor IPv6 forms that embed an IPv4 address.
  */
-export const isPublicAddress = (address: string) => {
+const isPublicAddress = (address: string) => {
   if (!ipaddr.isValid(address)) return false
   return ipaddr.process(address).range() === "unicast"
 }

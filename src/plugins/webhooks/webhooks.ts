@@ -22,7 +22,7 @@ interface EndpointRow {
   readonly createdAt: Date
 }
 
-export interface DeliveryRow {
+interface DeliveryRow {
   readonly id: string
   readonly endpointId: string
   readonly eventId: string
@@ -47,7 +47,7 @@ const toWebhook = (row: EndpointRow) =>
 
 const dateOrNull = (date: Date | null) => (date === null ? null : DateTime.unsafeFromDate(date))
 
-export const toDelivery = (row: DeliveryRow) =>
+const toDelivery = (row: DeliveryRow) =>
   new Delivery({
     id: row.id,
     webhookId: row.endpointId,
