@@ -50,15 +50,24 @@ module.exports = {
       name: "plugins-use-layer-interfaces-only",
       comment: "A plugin imports what a core module may import: services and layer Tags, never an implementation.",
       severity: "error",
-      from: { path: "^src/plugins/" },
+      from: { path: "^(src/plugins|examples)/" },
       to: { path: "^src/layers/([^/]+/|index\\.ts$)" }
     },
     {
       name: "plugins-do-not-reach-into-each-other",
-      comment: "A plugin sees the module contract and core exports, never another plugin's internals.",
+      comment:
+        "A plugin sees the module contract and the core modules' exports (src/plugins/core), never another plugin's internals.",
       severity: "error",
       from: { path: "^src/plugins/([^/]+)/" },
-      to: { path: "^src/plugins/([^/]+)/", pathNot: "^src/plugins/$1/" }
+      to: { path: "^src/plugins/([^/]+)/", pathNot: "^src/plugins/($1|core)/" }
+    },
+    {
+      name: "example-plugins-are-plugins",
+      comment:
+        "An example plugin sees what any plugin sees: the module contract and core exports, no plugin's internals.",
+      severity: "error",
+      from: { path: "^examples/" },
+      to: { path: "^src/plugins/", pathNot: "^src/plugins/(core/|module\\.ts$)" }
     },
     {
       name: "only-main-is-the-root",

@@ -8,16 +8,27 @@ import { InfraLive } from "./layers/index.js"
 import { LoggerLive } from "./layers/logger.js"
 import { coreMigrations } from "./layers/migrations/core.js"
 import { makeMigrationsLive } from "./layers/migrations/index.js"
-import type { Platform } from "./plugins/module.js"
+import type { Platform, PluginInfo } from "./plugins/module.js"
 import { RegisteredConsumers } from "./services/events/registered-consumers.js"
 import { ServicesLive } from "./services/index.js"
-import { consumersLive, enabledModules, migrationsOf } from "./plugins/registry.js"
+import { consumersLive, enabledModules, migrationsOf, pluginMigrations } from "./plugins/registry.js"
+
+const logPlugin = (name: string, plugin: PluginInfo) =>
+  Effect.logInfo("Plugin enabled").pipe(
+    Effect.annotateLogs({
+      plugin: name,
+      version: plugin.version,
+      userData: "erase" in plugin.userData ? "erased with the account" : `kept: ${plugin.userData.retainedBecause}`,
+      permissions: plugin.permissions.map((p) => `${p.name} (${p.roles.join(", ")})`).join("; ")
+    })
+  )
 
 const Roles = Layer.unwrapEffect(
   Effect.gen(function* () {
     const { mode, plugins } = yield* AppConfig
     const modules = yield* enabledModules(plugins)
     const migrations = yield* migrationsOf(coreMigrations, modules)
+    yield* Effect.forEach(modules, (m) => (m.plugin === undefined ? Effect.void : logPlugin(m.name, m.plugin)))
     const handlers = modules.reduce<Layer.Layer<never, never, Platform>>(
       (all, m) => Layer.merge(all, m.http),
       Layer.empty
@@ -29,7 +40,13 @@ const Roles = Layer.unwrapEffect(
       RegisteredConsumers,
       modules.flatMap((m) => m.consumers.map((consumer) => consumer.name))
     )
-    return roles.pipe(Layer.provide(consumers), Layer.provide(makeMigrationsLive(migrations)))
+    // Provided here rather than around Roles, so a bad configuration is reported before any backend is touched.
+    return roles.pipe(
+      Layer.provide(consumers),
+      Layer.provide(makeMigrationsLive(migrations, pluginMigrations(modules))),
+      Layer.provide(ServicesLive),
+      Layer.provide(InfraLive)
+    )
   })
 )
 
@@ -41,7 +58,7 @@ const reportStartupFailure = (cause: Cause.Cause<unknown>) =>
   })
 
 /** The whole program for a given configuration; tests provide their own `AppConfig`. */
-export const PlinthLive = Roles.pipe(Layer.provide(ServicesLive), Layer.provide(InfraLive), Layer.provide(LoggerLive))
+export const PlinthLive = Roles.pipe(Layer.provide(LoggerLive))
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
   PlinthLive.pipe(

@@ -19,6 +19,7 @@ export interface AppSettings {
   readonly databasePoolMax: number
   readonly redisUrl: Option.Option<Redacted.Redacted>
   readonly amqpUrl: Option.Option<Redacted.Redacted>
+  readonly amqpExchange: string
   readonly s3: Option.Option<S3Settings>
   readonly admin: Option.Option<{ readonly email: string; readonly password: Redacted.Redacted }>
   readonly jwtPrivateKeys: Option.Option<Redacted.Redacted>
@@ -107,6 +108,7 @@ export const appSettings: Config.Config<AppSettings> = Config.all({
   databasePoolMax: positiveInteger("DATABASE_POOL_MAX", 10),
   redisUrl: optionalRedacted("REDIS_URL"),
   amqpUrl: optionalRedacted("AMQP_URL"),
+  amqpExchange: Config.nonEmptyString("AMQP_EXCHANGE").pipe(Config.withDefault("plinth.events")),
   s3: s3Settings,
   admin: adminSettings,
   jwtPrivateKeys: optionalRedacted("JWT_PRIVATE_KEYS"),

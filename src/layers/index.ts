@@ -56,7 +56,10 @@ export const RateLimiterLive = Layer.unwrapEffect(
 
 const QueueLive = Layer.unwrapEffect(
   Effect.map(AppConfig, (settings) =>
-    Option.match(settings.amqpUrl, { onNone: () => QueueMemory, onSome: (url) => makeQueueAmqp(url) })
+    Option.match(settings.amqpUrl, {
+      onNone: () => QueueMemory,
+      onSome: (url) => makeQueueAmqp(url, { exchange: settings.amqpExchange })
+    })
   )
 )
 

@@ -17,6 +17,7 @@ export const testSettings = (overrides: Partial<AppSettings> = {}): AppSettings 
   databasePoolMax: 5,
   redisUrl: Option.none(),
   amqpUrl: Option.none(),
+  amqpExchange: "plinth.events",
   s3: Option.none(),
   admin: Option.none(),
   jwtPrivateKeys: Option.none(),

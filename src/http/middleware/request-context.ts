@@ -1,5 +1,7 @@
 import { HttpApp, HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import { Clock, Effect, Option } from "effect"
+import { currentOrigin } from "../../services/events/origin.js"
+import { clientInfo } from "../client-info.js"
 import { randomUUID } from "node:crypto"
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
@@ -17,6 +19,7 @@ export const requestContext = <E, R>(app: HttpApp.Default<E, R>) =>
   Effect.gen(function* () {
     const request = yield* HttpServerRequest.HttpServerRequest
     const requestId = requestIdOf(request)
+    const { ip } = yield* clientInfo
     const started = yield* Clock.currentTimeMillis
     yield* HttpApp.appendPreResponseHandler((_, response) =>
       Effect.succeed(HttpServerResponse.setHeader(response, "x-request-id", requestId))
@@ -38,6 +41,7 @@ export const requestContext = <E, R>(app: HttpApp.Default<E, R>) =>
     return yield* app.pipe(
       Effect.tap((response) => logRequest(response.status)),
       Effect.tapErrorCause(() => logRequest(500)),
-      Effect.annotateLogs("requestId", requestId)
+      Effect.annotateLogs("requestId", requestId),
+      Effect.locally(currentOrigin, Option.some({ ip, requestId }))
     )
   })

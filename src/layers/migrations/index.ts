@@ -2,17 +2,30 @@ import { Migrator } from "@effect/sql"
 import { Effect, Layer } from "effect"
 import type { SqlClient } from "../database.js"
 
-/** Applies every pending migration, in id order, before anything that serves or consumes starts. */
+type Migrations = Readonly<Record<string, Effect.Effect<void, unknown, SqlClient.SqlClient>>>
+
+/** Applies the pending migrations of one set, in id order; each set records what it applied in its own table. */
+const migrate = (migrations: Migrations, table?: string) =>
+  Migrator.make({})({ loader: Migrator.fromRecord(migrations), ...(table === undefined ? {} : { table }) }).pipe(
+    Effect.tap((applied) =>
+      applied.length === 0
+        ? Effect.logDebug("Database schema up to date", table ?? "core")
+        : Effect.logInfo("Database migrated", applied.map(([id, name]) => `${id}_${name}`).join(", "))
+    ),
+    Effect.withSpan("Migrations.run", { attributes: { table: table ?? "core" } })
+  )
+
+/**
+ * Applies every pending migration before anything that serves or consumes starts: the core's first, then each
+ * plugin's from its own table, since plugins build on the core's tables.
+ */
 export const makeMigrationsLive = (
-  migrations: Readonly<Record<string, Effect.Effect<void, unknown, SqlClient.SqlClient>>>
+  migrations: Migrations,
+  plugins: ReadonlyArray<{ readonly table: string; readonly migrations: Migrations }> = []
 ) =>
   Layer.effectDiscard(
-    Migrator.make({})({ loader: Migrator.fromRecord(migrations) }).pipe(
-      Effect.tap((applied) =>
-        applied.length === 0
-          ? Effect.logDebug("Database schema up to date")
-          : Effect.logInfo("Database migrated", applied.map(([id, name]) => `${id}_${name}`).join(", "))
-      ),
-      Effect.withSpan("Migrations.run")
+    Effect.zipRight(
+      migrate(migrations),
+      Effect.forEach(plugins, (plugin) => migrate(plugin.migrations, plugin.table), { discard: true })
     )
   )

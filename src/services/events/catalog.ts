@@ -10,7 +10,9 @@ const envelope = {
   occurredAt: Schema.DateTimeUtc,
   /** The user who caused the change; null for the system (start-up, retention jobs). */
   actor: Schema.NullOr(Schema.UUID),
-  version: Schema.Literal(1)
+  version: Schema.Literal(1),
+  /** The client address and request id of the HTTP request that caused it; absent for the system. */
+  origin: Schema.optional(Schema.Struct({ ip: Schema.NullOr(Schema.String), requestId: Schema.String }))
 }
 
 export class UserRegistered extends Schema.TaggedClass<UserRegistered>()("user.registered", {
@@ -54,7 +56,14 @@ export class ProjectCreated extends Schema.TaggedClass<ProjectCreated>()("projec
 
 export class ProjectUpdated extends Schema.TaggedClass<ProjectUpdated>()("project.updated", {
   ...envelope,
-  payload: Schema.Struct({ projectId: Schema.UUID, ownerId: Schema.UUID, changed: Schema.Array(Schema.String) })
+  payload: Schema.Struct({
+    projectId: Schema.UUID,
+    ownerId: Schema.UUID,
+    changed: Schema.Array(Schema.String),
+    /** The changed fields' values before and after the update. */
+    before: Schema.optional(Schema.Record({ key: Schema.String, value: Schema.Unknown })),
+    after: Schema.optional(Schema.Record({ key: Schema.String, value: Schema.Unknown }))
+  })
 }) {}
 
 export class ProjectDeleted extends Schema.TaggedClass<ProjectDeleted>()("project.deleted", {

@@ -1,12 +1,13 @@
 import { SqlClient } from "@effect/sql"
-import { Context, DateTime, Effect, Layer, Schema } from "effect"
+import { Context, DateTime, Effect, FiberRef, Layer, Option, Schema } from "effect"
 import { randomBytes } from "node:crypto"
 import { DomainEvent } from "./catalog.js"
+import { currentOrigin } from "./origin.js"
 
 /** The fields every event gets from `Events.record`: id, time and version. */
 export type NewEvent = DomainEvent extends infer E
   ? E extends DomainEvent
-    ? Omit<E, "id" | "occurredAt" | "version">
+    ? Omit<E, "id" | "occurredAt" | "version" | "origin">
     : never
   : never
 
@@ -16,6 +17,11 @@ export interface EventsShape {
    * and its event commit together or not at all; nothing is published from inside a transaction.
    */
   readonly record: (event: NewEvent) => Effect.Effect<void>
+  /**
+   * Writes a message that is not a domain event (a plugin's own work item) to the outbox, under the same
+   * rule: inside the caller's transaction, published once it commits. Returns the message id.
+   */
+  readonly enqueue: (routingKey: string, body: unknown) => Effect.Effect<string>
 }
 
 /** UUID v7 (RFC 9562): a 48-bit millisecond timestamp, then random bits, so ids sort by creation time. */
@@ -37,7 +43,14 @@ export class Events extends Context.Tag("app/Events")<Events, EventsShape>() {
       const sql = yield* SqlClient.SqlClient
       const record = Effect.fn("Events.record")(function* (event: NewEvent) {
         const occurredAt = yield* DateTime.now
-        const encoded = yield* encodeEvent({ ...event, id: uuidV7(), occurredAt, version: 1 }).pipe(Effect.orDie)
+        const origin = yield* FiberRef.get(currentOrigin)
+        const encoded = yield* encodeEvent({
+          ...event,
+          id: uuidV7(),
+          occurredAt,
+          version: 1,
+          ...Option.match(origin, { onNone: () => ({}), onSome: (origin) => ({ origin }) })
+        }).pipe(Effect.orDie)
         yield* sql`insert into outbox ${sql.insert({
           id: encoded.id,
           type: encoded._tag,
@@ -46,7 +59,17 @@ export class Events extends Context.Tag("app/Events")<Events, EventsShape>() {
           occurredAt: new Date(encoded.occurredAt)
         })}`.pipe(Effect.orDie)
       })
-      return Events.of({ record })
+      const enqueue = Effect.fn("Events.enqueue")(function* (routingKey: string, body: unknown) {
+        const id = uuidV7()
+        yield* sql`insert into outbox ${sql.insert({
+          id,
+          type: routingKey,
+          routingKey,
+          payload: JSON.stringify(body)
+        })}`.pipe(Effect.orDie)
+        return id
+      })
+      return Events.of({ record, enqueue })
     })
   )
 }

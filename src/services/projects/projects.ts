@@ -152,14 +152,23 @@ export class Projects extends Context.Tag("app/Projects")<Projects, ProjectsShap
         const row = yield* sql
           .withTransaction(
             Effect.gen(function* () {
+              const [previous] = yield* sql<ProjectRow>`select * from projects where id = ${id} for update`
+              if (previous === undefined) return undefined
               const [row] = yield* sql<ProjectRow>`
                 update projects set ${sql.update({ ...assignments, updatedAt: new Date() })}
                 where id = ${id} returning *`
               if (row === undefined) return undefined
+              const changed = Object.keys(assignments) as ReadonlyArray<keyof typeof assignments>
               yield* events.record({
                 _tag: "project.updated",
                 actor: actor.userId,
-                payload: { projectId: id, ownerId: row.ownerId, changed: Object.keys(assignments) }
+                payload: {
+                  projectId: id,
+                  ownerId: row.ownerId,
+                  changed,
+                  before: Object.fromEntries(changed.map((field) => [field, previous[field]])),
+                  after: Object.fromEntries(changed.map((field) => [field, row[field]]))
+                }
               })
               return row
             })
