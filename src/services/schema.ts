@@ -13,3 +13,9 @@ export const strictRequest: { readonly parseOptions: SchemaAST.ParseOptions } = 
  * reported as "expected undefined".
  */
 export const optionalField = <S extends Schema.Schema.Any>(schema: S) => Schema.optionalWith(schema, { exact: true })
+
+/**
+ * Constructor options for a response built from database rows. The columns' types and constraints already
+ * hold what the schema would check, and checking again costs a full validation per row on every list page.
+ */
+export const fromRows = { disableValidation: true } as const

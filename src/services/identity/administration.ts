@@ -8,6 +8,7 @@ import { canAdministerUsers, canListUsers, requireRole } from "./policy.js"
 import { decodeCursor, likePattern, pageOf } from "../pagination.js"
 import { UserPage, type Role, type User } from "./schema.js"
 import { IdentityStore, type UserRow } from "./store.js"
+import { fromRows } from "../schema.js"
 
 export interface ListUsers {
   readonly limit: number
@@ -55,7 +56,7 @@ export class Administration extends Context.Tag("app/Administration")<Administra
           order by created_at desc, id desc
           limit ${query.limit + 1}`.pipe(Effect.orDie)
         const { page, nextCursor } = pageOf(rows, query.limit)
-        return new UserPage({ items: yield* Effect.forEach(page, store.toUser), nextCursor })
+        return new UserPage({ items: yield* Effect.forEach(page, store.toUser), nextCursor }, fromRows)
       })
 
       const update = Effect.fn("Administration.update")(function* (

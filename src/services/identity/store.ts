@@ -5,6 +5,7 @@ import { Cache } from "../../layers/cache.js"
 import { Cipher } from "../../layers/cipher.js"
 import { Events } from "../events/events.js"
 import { User, type Role } from "./schema.js"
+import { fromRows } from "../schema.js"
 
 export interface UserRow {
   readonly id: string
@@ -85,14 +86,17 @@ export class IdentityStore extends Context.Tag("app/IdentityStore")<IdentityStor
           // Imported users have no name until they set one; there is nothing to decrypt then.
           row.name === "" ? Effect.succeed("") : Effect.orDie(cipher.decrypt(row.name)),
           (name) =>
-            new User({
-              id: row.id,
-              email: row.email,
-              name,
-              role: row.role,
-              createdAt: DateTime.unsafeFromDate(row.createdAt),
-              updatedAt: DateTime.unsafeFromDate(row.updatedAt)
-            })
+            new User(
+              {
+                id: row.id,
+                email: row.email,
+                name,
+                role: row.role,
+                createdAt: DateTime.unsafeFromDate(row.createdAt),
+                updatedAt: DateTime.unsafeFromDate(row.updatedAt)
+              },
+              fromRows
+            )
         )
 
       const findUserById = (id: string) =>

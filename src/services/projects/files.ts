@@ -18,6 +18,7 @@ import type { Actor } from "../identity/current-user.js"
 import { decodeCursor, pageOf } from "../pagination.js"
 import { FilePage, ProjectFile } from "./file-schema.js"
 import { Projects } from "./projects.js"
+import { fromRows } from "../schema.js"
 
 interface FileRow {
   readonly id: string
@@ -32,15 +33,18 @@ interface FileRow {
 }
 
 const toFile = (row: FileRow) =>
-  new ProjectFile({
-    id: row.id,
-    projectId: row.projectId,
-    name: row.name,
-    contentType: row.contentType,
-    size: Number(row.size),
-    sha256: row.sha256,
-    createdAt: DateTime.unsafeFromDate(row.createdAt)
-  })
+  new ProjectFile(
+    {
+      id: row.id,
+      projectId: row.projectId,
+      name: row.name,
+      contentType: row.contentType,
+      size: Number(row.size),
+      sha256: row.sha256,
+      createdAt: DateTime.unsafeFromDate(row.createdAt)
+    },
+    fromRows
+  )
 
 const notFound = new NotFound({ detail: "No such file" })
 const projectNotFound = new NotFound({ detail: "No such project" })
@@ -240,7 +244,7 @@ export class Files extends Context.Tag("app/Files")<Files, FilesShape>() {
           order by created_at desc, id desc
           limit ${query.limit + 1}`.pipe(Effect.orDie)
         const { page, nextCursor } = pageOf(rows, query.limit)
-        return new FilePage({ items: page.map(toFile), nextCursor })
+        return new FilePage({ items: page.map(toFile), nextCursor }, fromRows)
       })
 
       const get = (_actor: Actor, id: string) => Effect.map(load(id), toFile)

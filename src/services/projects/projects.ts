@@ -8,6 +8,7 @@ import type { Actor } from "../identity/current-user.js"
 import { requireRole } from "../identity/policy.js"
 import { decodeCursor, likePattern, pageOf } from "../pagination.js"
 import { Project, ProjectPage } from "./schema.js"
+import { fromRows } from "../schema.js"
 
 interface ProjectRow {
   readonly id: string
@@ -19,14 +20,17 @@ interface ProjectRow {
 }
 
 const toProject = (row: ProjectRow) =>
-  new Project({
-    id: row.id,
-    name: row.name,
-    description: row.description,
-    ownerId: row.ownerId,
-    createdAt: DateTime.unsafeFromDate(row.createdAt),
-    updatedAt: DateTime.unsafeFromDate(row.updatedAt)
-  })
+  new Project(
+    {
+      id: row.id,
+      name: row.name,
+      description: row.description,
+      ownerId: row.ownerId,
+      createdAt: DateTime.unsafeFromDate(row.createdAt),
+      updatedAt: DateTime.unsafeFromDate(row.updatedAt)
+    },
+    fromRows
+  )
 
 const CachedProject = Schema.parseJson(Project)
 const decodeCachedProject = Schema.decodeUnknownOption(CachedProject)
@@ -136,7 +140,7 @@ export class Projects extends Context.Tag("app/Projects")<Projects, ProjectsShap
           order by created_at desc, id desc
           limit ${query.limit + 1}`.pipe(Effect.orDie)
         const { page, nextCursor } = pageOf(rows, query.limit)
-        return new ProjectPage({ items: page.map(toProject), nextCursor })
+        return new ProjectPage({ items: page.map(toProject), nextCursor }, fromRows)
       })
 
       const update = Effect.fn("Projects.update")(function* (
