@@ -33,6 +33,7 @@ export const testSettings = (overrides: Partial<AppSettings> = {}): AppSettings 
   authRateLimitPerIp: 10_000,
   loginFailureLimit: 10,
   refreshReuseGraceSeconds: 0,
+  telemetry: { serviceName: "plinth", otlp: Option.none(), metricsToken: Option.none() },
   ...overrides
 })
 

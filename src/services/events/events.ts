@@ -1,6 +1,7 @@
 import { SqlClient } from "@effect/sql"
-import { Context, DateTime, Effect, Layer, Schema } from "effect"
+import { Context, DateTime, Effect, Layer, Option, Schema } from "effect"
 import { randomBytes } from "node:crypto"
+import { currentTraceparent } from "../../layers/telemetry.js"
 import { DomainEvent } from "./catalog.js"
 
 /** The fields every event gets from `Events.record`: id, time and version. */
@@ -43,7 +44,8 @@ export class Events extends Context.Tag("app/Events")<Events, EventsShape>() {
           type: encoded._tag,
           routingKey: encoded._tag,
           payload: JSON.stringify(encoded),
-          occurredAt: new Date(encoded.occurredAt)
+          occurredAt: new Date(encoded.occurredAt),
+          traceParent: Option.getOrNull(yield* currentTraceparent)
         })}`.pipe(Effect.orDie)
       })
       return Events.of({ record })
