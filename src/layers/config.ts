@@ -15,6 +15,8 @@ export interface OtlpSettings {
   readonly protocol: "http/protobuf" | "http/json"
   /** Sent with every export, e.g. a vendor's API key. */
   readonly headers: Option.Option<Redacted.Redacted>
+  /** How long finished spans wait to be sent in one batch. */
+  readonly exportIntervalMillis: number
 }
 
 export interface TelemetrySettings {
@@ -96,7 +98,8 @@ const otlpSettings: Config.Config<Option.Option<OtlpSettings>> = Config.all({
     "http/protobuf",
     "http/json"
   )("OTEL_EXPORTER_OTLP_PROTOCOL").pipe(Config.withDefault("http/protobuf" as const)),
-  headers: optionalRedacted("OTEL_EXPORTER_OTLP_HEADERS")
+  headers: optionalRedacted("OTEL_EXPORTER_OTLP_HEADERS"),
+  exportIntervalMillis: positiveInteger("OTEL_BSP_SCHEDULE_DELAY", 5000)
 }).pipe(Config.map(({ endpoint, ...rest }) => Option.map(endpoint, (endpoint) => ({ endpoint, ...rest }))))
 
 const telemetrySettings: Config.Config<TelemetrySettings> = Config.all({

@@ -1,7 +1,7 @@
 import * as OtlpSerialization from "@effect/opentelemetry/OtlpSerialization"
 import * as OtlpTracer from "@effect/opentelemetry/OtlpTracer"
 import { FetchHttpClient } from "@effect/platform"
-import { Effect, Layer, type MetricLabel, Option, Redacted, Tracer } from "effect"
+import { Duration, Effect, Layer, type MetricLabel, Option, Redacted, Tracer } from "effect"
 import { AppConfig, type OtlpSettings } from "../config.js"
 import { databaseQueryDuration } from "../telemetry.js"
 
@@ -23,7 +23,8 @@ const otlpTracer = (serviceName: string, otlp: OtlpSettings) =>
   OtlpTracer.layer({
     url: `${otlp.endpoint}/v1/traces`,
     resource: { serviceName },
-    headers: parseHeaders(otlp.headers)
+    headers: parseHeaders(otlp.headers),
+    exportInterval: Duration.millis(otlp.exportIntervalMillis)
   }).pipe(
     Layer.provide(otlp.protocol === "http/json" ? OtlpSerialization.layerJson : OtlpSerialization.layerProtobuf),
     Layer.provide(FetchHttpClient.layer)
