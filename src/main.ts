@@ -53,6 +53,6 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
     Layer.provide(AppConfig.layer),
     Layer.launch,
     Effect.tapErrorCause(reportStartupFailure),
-    NodeRuntime.runMain({ disableErrorReporting: true })
+    NodeRuntime.runMain({ disableErrorReporting: true, disablePrettyLogger: true })
   )
 }

@@ -39,7 +39,12 @@ export const requestContext = <E, R>(app: HttpApp.Default<E, R>) =>
           durationSeconds
         })
         yield* Effect.logInfo("request").pipe(
-          Effect.annotateLogs({ method: request.method, route, status, durationMs: durationSeconds * 1000 })
+          Effect.annotateLogs({
+            method: request.method,
+            route,
+            status,
+            durationMs: Math.round(durationSeconds * 10_000) / 10
+          })
         )
       })
     return yield* app.pipe(
