@@ -1,6 +1,8 @@
 import { describe, expect, layer } from "@effect/vitest"
-import { Effect, Option, Redacted, Schedule } from "effect"
+import { Effect, Layer, Option, Redacted, Schedule } from "effect"
+import { freshPostgresDatabase } from "../support/postgres.js"
 import { raw, TestServer } from "../support/server.js"
+import { serviceUrl } from "../support/services.js"
 import { testSettings } from "../support/settings.js"
 
 const json = (body: unknown, token?: string) => ({
@@ -14,6 +16,8 @@ const sample = (text: string, series: string) => {
   const line = text.split("\n").find((candidate) => candidate.startsWith(`${series} `))
   return line === undefined ? undefined : Number(line.slice(series.length + 1))
 }
+
+const databaseUrl = serviceUrl("TEST_DATABASE_URL")
 
 const scrape = (url: string, headers: Record<string, string> = {}) =>
   Effect.map(raw(`${url}/metrics`, { headers }), (response) => {
@@ -112,4 +116,34 @@ describe("GET /metrics", () => {
       })
     )
   })
+
+  if (databaseUrl !== undefined) {
+    const OnPostgres = Layer.unwrapScoped(
+      Effect.map(freshPostgresDatabase(databaseUrl), (url) =>
+        TestServer.layer({
+          databaseUrl: Option.some(Redacted.make(url)),
+          databaseReplicaUrl: Option.some(Redacted.make(url)),
+          databasePoolMax: 3
+        })
+      )
+    )
+    layer(OnPostgres, { timeout: "60 seconds", excludeTestServices: true })((it) => {
+      it.effect("reports the PostgreSQL pools of the primary and the replica", () =>
+        Effect.gen(function* () {
+          const { url } = yield* TestServer
+          expect((yield* raw(`${url}/health/ready`)).status).toBe(200)
+          const text = yield* scrape(url)
+          for (const pool of ["primary", "replica"]) {
+            const open =
+              (sample(text, `plinth_db_pool_connections{pool="${pool}",state="in_use"}`) ?? -1) +
+              (sample(text, `plinth_db_pool_connections{pool="${pool}",state="idle"}`) ?? -1)
+            expect(open).toBeGreaterThanOrEqual(1)
+            expect(open).toBeLessThanOrEqual(3)
+            expect(sample(text, `plinth_db_pool_connections{pool="${pool}",state="waiting"}`)).toBe(0)
+          }
+          expect(sample(text, "plinth_db_query_duration_seconds_count")).toBeGreaterThan(0)
+        })
+      )
+    })
+  }
 })
