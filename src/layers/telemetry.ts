@@ -75,10 +75,14 @@ const requestMetricsFor = (outcome: RequestOutcome): RequestMetrics => {
   return made
 }
 
+const noLabels: Array<MetricLabel.MetricLabel> = []
+
+/** Synchronous and allocation-free once a label set is known: it runs once per request on the hot path. */
 export const recordRequest = (outcome: RequestOutcome) =>
-  Effect.suspend(() => {
+  Effect.sync(() => {
     const [count, duration] = requestMetricsFor(outcome)
-    return Effect.zipRight(Metric.increment(count), Metric.update(duration, outcome.durationSeconds))
+    count.unsafeUpdate(1, noLabels)
+    duration.unsafeUpdate(outcome.durationSeconds, noLabels)
   })
 
 /** Connections of a database pool by `pool` (primary, replica, embedded) and `state` (in_use, idle, waiting). */
