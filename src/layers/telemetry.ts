@@ -77,7 +77,7 @@ const requestMetricsFor = (outcome: RequestOutcome): RequestMetrics => {
 
 const noLabels: Array<MetricLabel.MetricLabel> = []
 
-/** Synchronous and allocation-free once a label set is known: it runs once per request on the hot path. */
+/** Synchronous, with no registry lookup once a label set is known: it runs once per request on the hot path. */
 export const recordRequest = (outcome: RequestOutcome) =>
   Effect.sync(() => {
     const [count, duration] = requestMetricsFor(outcome)
@@ -86,7 +86,7 @@ export const recordRequest = (outcome: RequestOutcome) =>
   })
 
 /** Connections of a database pool by `pool` (primary, replica, embedded) and `state` (in_use, idle, waiting). */
-export const databasePoolConnections = Metric.gauge("plinth_db_pool_connections", {
+const databasePoolConnections = Metric.gauge("plinth_db_pool_connections", {
   description: "Database pool connections in use and idle, and requests waiting for one"
 })
 
@@ -133,7 +133,7 @@ export const storageBytesOut = labelled(storageBytesKey, { direction: "out" })
  */
 const samplers = new Set<Effect.Effect<void>>()
 
-export const sampleOnScrape = (sample: Effect.Effect<void>): Effect.Effect<void, never, Scope.Scope> =>
+const sampleOnScrape = (sample: Effect.Effect<void>): Effect.Effect<void, never, Scope.Scope> =>
   Effect.acquireRelease(
     Effect.sync(() => samplers.add(sample)),
     () => Effect.sync(() => samplers.delete(sample))
