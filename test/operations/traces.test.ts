@@ -1,7 +1,9 @@
-import { describe, expect, layer } from "@effect/vitest"
-import { Context, Effect, Layer, Option, Schedule } from "effect"
+import { describe, expect, it, layer } from "@effect/vitest"
+import { Context, Deferred, Effect, Layer, Option, Redacted, Schedule } from "effect"
 import { createServer } from "node:http"
 import type { AddressInfo } from "node:net"
+import { AppConfig } from "../../src/layers/config.js"
+import { TracingLive } from "../../src/layers/telemetry/tracing.js"
 import { raw, TestServer } from "../support/server.js"
 import { testSettings } from "../support/settings.js"
 
@@ -151,6 +153,9 @@ describe("traces over OTLP/HTTP", () => {
         expect(ancestry(outboxInsert!)).toContain("Events.record")
         expect(ancestry(outboxInsert!).at(-1)).toBe(request.name)
         for (const statement of statements) expect(attribute(statement, "db.query.text")).not.toContain(projectId)
+        expect(inTrace.filter((span) => ancestry(span).at(-1) === request.name).map((span) => span.name)).toEqual(
+          expect.arrayContaining(["Projects.remove", "Cache.delete"])
+        )
 
         // Then the relay's publishing and the consumer's handling, each a child of the step before.
         const consumerParent = parentOf(handled)
@@ -161,7 +166,7 @@ describe("traces over OTLP/HTTP", () => {
         const consumerWork = inTrace.filter((span) => ancestry(span).includes("Queue.handle")).map((span) => span.name)
         expect(consumerWork).toEqual(expect.arrayContaining(["EventConsumer.handle", "sql.execute", "Storage.delete"]))
 
-        // The creation's request has its statements and its cache call in its own trace.
+        // The creation's and the upload's requests are traces of their own.
         const creation = requestSpan("POST", "/projects")!
         const creationWork = spans.filter((span) => span.traceId === creation.traceId).map((span) => span.name)
         expect(creationWork).toEqual(expect.arrayContaining(["sql.execute", "Events.record"]))
@@ -172,4 +177,63 @@ describe("traces over OTLP/HTTP", () => {
       })
     )
   })
+
+  it.live("exports protobuf by default, with the configured headers", () =>
+    Effect.gen(function* () {
+      const received = yield* Deferred.make<{
+        readonly contentType: string | undefined
+        readonly apiKey: string | undefined
+        readonly body: Buffer
+      }>()
+      const collector = yield* Effect.acquireRelease(
+        Effect.async<{ readonly endpoint: string; readonly close: () => void }>((resume) => {
+          const server = createServer((request, response) => {
+            const chunks: Array<Buffer> = []
+            request.on("data", (chunk: Buffer) => chunks.push(chunk))
+            request.on("end", () => {
+              Deferred.unsafeDone(
+                received,
+                Effect.succeed({
+                  contentType: request.headers["content-type"],
+                  apiKey: request.headers["x-api-key"]?.toString(),
+                  body: Buffer.concat(chunks)
+                })
+              )
+              response.writeHead(200).end()
+            })
+          })
+          server.listen(0, "127.0.0.1", () =>
+            resume(
+              Effect.succeed({
+                endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+                close: () => server.close()
+              })
+            )
+          )
+        }),
+        (collector) => Effect.sync(collector.close)
+      )
+      const settings = testSettings({
+        telemetry: {
+          ...testSettings().telemetry,
+          otlp: Option.some({
+            endpoint: collector.endpoint,
+            protocol: "http/protobuf" as const,
+            headers: Option.some(Redacted.make("x-api-key=abc%3D")),
+            exportIntervalMillis: 50
+          })
+        }
+      })
+      const span = yield* Effect.scoped(
+        Effect.flatMap(Layer.build(TracingLive.pipe(Layer.provide(Layer.succeed(AppConfig, settings)))), (context) =>
+          Effect.currentSpan.pipe(Effect.withSpan("probe.protobuf"), Effect.provide(context))
+        )
+      )
+      const { contentType, apiKey, body } = yield* Deferred.await(received).pipe(Effect.timeout("10 seconds"))
+      expect(contentType).toBe("application/x-protobuf")
+      expect(apiKey).toBe("abc=")
+      expect(body.includes(Buffer.from("probe.protobuf"))).toBe(true)
+      expect(body.includes(Buffer.from(span.traceId, "hex"))).toBe(true)
+    }).pipe(Effect.scoped)
+  )
 })
