@@ -131,6 +131,10 @@ describe("traces over OTLP/HTTP", () => {
         }).pipe(Effect.retry({ schedule: Schedule.spaced("100 millis"), times: 150 }))
 
         const { request, handled } = consumed
+        // Exported spans carry no credentials: the bearer header is redacted, bodies are never recorded.
+        const exported = JSON.stringify(spans)
+        expect(exported).not.toContain(accessToken)
+        expect(exported).not.toContain("correct horse battery")
         expect(attribute(request, "enduser.id")).toBe(user.id)
         expect(attribute(request, "http.response.status_code")).toBe("204")
 
