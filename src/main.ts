@@ -6,6 +6,7 @@ import { makeHttpLive } from "./http/server.js"
 import { AppConfig, ConfigInvalid } from "./layers/config.js"
 import { InfraLive } from "./layers/index.js"
 import { LoggerLive } from "./layers/logger.js"
+import { TracingLive } from "./layers/telemetry/tracing.js"
 import { coreMigrations } from "./layers/migrations/core.js"
 import { makeMigrationsLive } from "./layers/migrations/index.js"
 import type { Platform, PluginInfo } from "./plugins/module.js"
@@ -58,13 +59,13 @@ const reportStartupFailure = (cause: Cause.Cause<unknown>) =>
   })
 
 /** The whole program for a given configuration; tests provide their own `AppConfig`. */
-export const PlinthLive = Roles.pipe(Layer.provide(LoggerLive))
+export const PlinthLive = Roles.pipe(Layer.provide(Layer.merge(LoggerLive, TracingLive)))
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
   PlinthLive.pipe(
     Layer.provide(AppConfig.layer),
     Layer.launch,
     Effect.tapErrorCause(reportStartupFailure),
-    NodeRuntime.runMain({ disableErrorReporting: true })
+    NodeRuntime.runMain({ disableErrorReporting: true, disablePrettyLogger: true })
   )
 }

@@ -52,6 +52,33 @@ describe("Configuration", () => {
     })
   )
 
+  it.effect("exports traces only with a collector, and keeps the metrics token and OTLP headers redacted", () =>
+    Effect.gen(function* () {
+      expect((yield* load({})).telemetry).toEqual({
+        serviceName: "plinth",
+        otlp: Option.none(),
+        metricsToken: Option.none()
+      })
+      const settings = yield* load({
+        OTEL_EXPORTER_OTLP_ENDPOINT: "http://collector:4318/",
+        OTEL_EXPORTER_OTLP_HEADERS: "api-key=t0ps3cret",
+        OTEL_SERVICE_NAME: "plinth-eu",
+        METRICS_TOKEN: "scr4pe"
+      })
+      expect(settings.telemetry.serviceName).toBe("plinth-eu")
+      expect(Option.getOrThrow(settings.telemetry.otlp)).toMatchObject({
+        endpoint: "http://collector:4318",
+        protocol: "http/protobuf",
+        exportIntervalMillis: 5000
+      })
+      expect(JSON.stringify(settings)).not.toMatch(/t0ps3cret|scr4pe/)
+      const error = yield* Effect.flip(
+        load({ OTEL_EXPORTER_OTLP_ENDPOINT: "collector", OTEL_EXPORTER_OTLP_PROTOCOL: "grpc" })
+      )
+      expect(error.problems.join("\n")).toMatch(/OTEL_EXPORTER_OTLP_ENDPOINT[\s\S]*OTEL_EXPORTER_OTLP_PROTOCOL/)
+    })
+  )
+
   it.effect("lists every offending variable at once", () =>
     Effect.gen(function* () {
       const error = yield* Effect.flip(

@@ -198,6 +198,8 @@ describe.runIf(suite)("Outages of real backends, through a TCP proxy the test cu
           const miss = yield* raw(`${rig.url}/probe/cache/color`)
           expect(miss.status).toBe(200)
           expect(miss.json).toEqual({ value: null })
+          const errors = (yield* raw(`${rig.url}/metrics`)).text.match(/^plinth_cache_errors_total (\d+)/m)
+          expect(Number(errors?.[1])).toBeGreaterThanOrEqual(2)
           expect((yield* readiness(rig.url)).unavailable).toEqual(["cache"])
           yield* expectStatus(`${rig.url}/probe/users`, {}, 200)
           yield* Effect.promise(() => rig.cache.restore())

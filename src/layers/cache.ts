@@ -1,4 +1,5 @@
-import { Context, Data, type Duration, type Effect, type Option } from "effect"
+import { Context, Data, type Duration, Effect, Metric, Option } from "effect"
+import { cacheHits, cacheMisses } from "./telemetry.js"
 
 export class CacheUnavailable extends Data.TaggedError("CacheUnavailable")<{ readonly cause?: unknown }> {}
 
@@ -17,3 +18,17 @@ export interface CacheShape {
 }
 
 export class Cache extends Context.Tag("app/Cache")<Cache, CacheShape>() {}
+
+/** Every implementation's commands get the same spans, and its reads the same hit and miss counts. */
+export const instrumentCache = (cache: CacheShape): CacheShape => ({
+  get: (key) =>
+    cache.get(key).pipe(
+      Effect.tap((value) => Metric.increment(Option.isSome(value) ? cacheHits : cacheMisses)),
+      Effect.withSpan("Cache.get")
+    ),
+  set: (key, value, ttl) => Effect.withSpan(cache.set(key, value, ttl), "Cache.set"),
+  delete: (key) => Effect.withSpan(cache.delete(key), "Cache.delete"),
+  deleteByPrefix: (prefix) => Effect.withSpan(cache.deleteByPrefix(prefix), "Cache.deleteByPrefix"),
+  increment: (key, window) => Effect.withSpan(cache.increment(key, window), "Cache.increment"),
+  ping: Effect.withSpan(cache.ping, "Cache.ping")
+})

@@ -9,6 +9,24 @@ export interface S3Settings {
   readonly secretAccessKey: Option.Option<Redacted.Redacted>
 }
 
+export interface OtlpSettings {
+  /** The collector's base URL; traces go to `<endpoint>/v1/traces`. */
+  readonly endpoint: string
+  readonly protocol: "http/protobuf" | "http/json"
+  /** Sent with every export, e.g. a vendor's API key. */
+  readonly headers: Option.Option<Redacted.Redacted>
+  /** How long finished spans wait to be sent in one batch. */
+  readonly exportIntervalMillis: number
+}
+
+export interface TelemetrySettings {
+  readonly serviceName: string
+  /** Traces are exported only when a collector is configured. */
+  readonly otlp: Option.Option<OtlpSettings>
+  /** When set, `GET /metrics` wants `Authorization: Bearer <token>`. */
+  readonly metricsToken: Option.Option<Redacted.Redacted>
+}
+
 export interface AppSettings {
   readonly port: number
   readonly host: string
@@ -37,6 +55,7 @@ export interface AppSettings {
   readonly authRateLimitPerAccount: number
   readonly loginFailureLimit: number
   readonly refreshReuseGraceSeconds: number
+  readonly telemetry: TelemetrySettings
 }
 
 const optionalRedacted = (name: string) => Config.option(Config.redacted(name))
@@ -72,6 +91,24 @@ const adminSettings = Config.all({
     )
   })
 )
+
+const otlpSettings: Config.Config<Option.Option<OtlpSettings>> = Config.all({
+  endpoint: Config.option(
+    Config.url("OTEL_EXPORTER_OTLP_ENDPOINT").pipe(Config.map((url) => url.toString().replace(/\/$/, "")))
+  ),
+  protocol: Config.literal(
+    "http/protobuf",
+    "http/json"
+  )("OTEL_EXPORTER_OTLP_PROTOCOL").pipe(Config.withDefault("http/protobuf" as const)),
+  headers: optionalRedacted("OTEL_EXPORTER_OTLP_HEADERS"),
+  exportIntervalMillis: positiveInteger("OTEL_BSP_SCHEDULE_DELAY", 5000)
+}).pipe(Config.map(({ endpoint, ...rest }) => Option.map(endpoint, (endpoint) => ({ endpoint, ...rest }))))
+
+const telemetrySettings: Config.Config<TelemetrySettings> = Config.all({
+  serviceName: Config.nonEmptyString("OTEL_SERVICE_NAME").pipe(Config.withDefault("plinth")),
+  otlp: otlpSettings,
+  metricsToken: optionalRedacted("METRICS_TOKEN")
+})
 
 const pluginList = Config.string("PLUGINS").pipe(
   Config.withDefault(""),
@@ -128,7 +165,8 @@ export const appSettings: Config.Config<AppSettings> = Config.all({
   refreshReuseGraceSeconds: Config.integer("REFRESH_REUSE_GRACE_SECONDS").pipe(
     Config.validate({ message: "Expected a whole number of seconds, 0 or more", validation: (n) => n >= 0 }),
     Config.withDefault(0)
-  )
+  ),
+  telemetry: telemetrySettings
 })
 
 /** Start-up refuses to run with this message, which names every offending variable at once. */

@@ -16,6 +16,7 @@ import { RateLimiterMemoryLive } from "./rate-limiter/memory.js"
 import { makeRateLimiterRedis } from "./rate-limiter/redis.js"
 import { makeStorageFiles } from "./storage/files.js"
 import { makeStorageS3 } from "./storage/s3.js"
+import { MetricsExpositionPrometheus } from "./telemetry/prometheus.js"
 
 const CACHE_MAX_ENTRIES = 10_000
 export const TOKEN_ISSUER = "plinth"
@@ -84,4 +85,12 @@ const StorageLive = Layer.unwrapEffect(
   )
 ).pipe(Layer.provide(CryptoLive))
 
-export const InfraLive = Layer.mergeAll(DatabaseLive, CacheLive, RateLimiterLive, QueueLive, StorageLive, CryptoLive)
+export const InfraLive = Layer.mergeAll(
+  DatabaseLive,
+  CacheLive,
+  RateLimiterLive,
+  QueueLive,
+  StorageLive,
+  CryptoLive,
+  MetricsExpositionPrometheus
+)

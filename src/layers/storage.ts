@@ -1,4 +1,5 @@
-import { Context, Data, type Duration, type Effect, type Option, type Stream } from "effect"
+import { Chunk, Context, Data, type Duration, Effect, Metric, type Option, Stream } from "effect"
+import { storageBytesIn, storageBytesOut } from "./telemetry.js"
 
 const reservedSegment = (segment: string) =>
   segment === "" || segment === "." || segment === ".." || segment.startsWith(".tmp-")
@@ -80,3 +81,19 @@ export interface StorageShape {
 }
 
 export class Storage extends Context.Tag("app/Storage")<Storage, StorageShape>() {}
+
+const byteCount = (chunk: Chunk.Chunk<Uint8Array>) => Chunk.reduce(chunk, 0, (total, bytes) => total + bytes.length)
+
+/** Counts the bytes every implementation stores and serves: stored objects in, served bodies out as they stream. */
+export const meterStorage = (storage: StorageShape): StorageShape => ({
+  ...storage,
+  put: (key, body, options) =>
+    Effect.tap(storage.put(key, body, options), (object) => Metric.incrementBy(storageBytesIn, object.size)),
+  get: (key, range) =>
+    Effect.map(storage.get(key, range), (content) => ({
+      ...content,
+      body: Stream.mapChunksEffect(content.body, (chunk) =>
+        Effect.as(Metric.incrementBy(storageBytesOut, byteCount(chunk)), chunk)
+      )
+    }))
+})

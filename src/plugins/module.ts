@@ -8,6 +8,7 @@ import type { PasswordHasher } from "../layers/password-hasher.js"
 import type { ConsumerSpec, Queue } from "../layers/queue.js"
 import type { RateLimiter } from "../layers/rate-limiter.js"
 import type { Storage } from "../layers/storage.js"
+import type { MetricsExposition } from "../layers/telemetry.js"
 import type { TokenSigner } from "../layers/token-signer.js"
 import type { Events } from "../services/events/events.js"
 import type { RegisteredConsumers } from "../services/events/registered-consumers.js"
@@ -26,6 +27,7 @@ export type Platform =
   | PasswordHasher
   | Cipher
   | TokenSigner
+  | MetricsExposition
   | Events
   | RegisteredConsumers
 

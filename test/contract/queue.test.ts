@@ -10,8 +10,10 @@ import {
   Queue as Mailbox,
   Redacted,
   Ref,
+  Option,
   Schedule,
-  type Scope
+  type Scope,
+  type Tracer
 } from "effect"
 import { type DeliveredMessage, Queue, type QueueShape } from "../../src/layers/queue.js"
 import { makeQueueAmqp } from "../../src/layers/queue/amqp.js"
@@ -32,7 +34,8 @@ const consumers = {
   poison: 3,
   latecomer: 5,
   survivor: 5,
-  backlog: 5
+  backlog: 5,
+  traced: 5
 } as const
 
 const within = <A, E, R>(effect: Effect.Effect<A, E, R>, what: string) =>
@@ -47,6 +50,12 @@ const collect = (queue: QueueShape, name: keyof typeof consumers, routingKeys: R
     yield* queue.consume({ name, routingKeys, retryBaseDelay, handle: (message) => Mailbox.offer(inbox, message) })
     return inbox
   })
+
+/** Deliveries carry the publisher's `traceparent` besides their own headers; most assertions are about the rest. */
+const untraced = <A extends { readonly headers: Readonly<Record<string, string>> }>(message: A) => {
+  const { traceparent: _, ...headers } = message.headers
+  return { ...message, headers }
+}
 
 const take = (inbox: Mailbox.Queue<DeliveredMessage>) => within(Mailbox.take(inbox), "a delivery")
 
@@ -80,13 +89,22 @@ for (const implementation of implementations) {
           yield* queue.publish({ id: "m-4", routingKey: "user.profile.updated", body: "{}" })
           yield* queue.publish({ id: "m-5", routingKey: "nobody.listens", body: "{}" })
 
-          assert.deepStrictEqual(yield* take(projects), {
-            id: "m-2",
-            routingKey: "project.created",
-            body: '{"projectId":2}',
-            headers: { "trace-id": "abc", tenant: "t1" },
-            attempt: 1
-          })
+          // The publisher's trace context travels along with the message's own headers.
+          const {
+            headers: { traceparent, ...headers },
+            ...delivered
+          } = yield* take(projects)
+          assert.deepStrictEqual(
+            { ...delivered, headers },
+            {
+              id: "m-2",
+              routingKey: "project.created",
+              body: '{"projectId":2}',
+              headers: { "trace-id": "abc", tenant: "t1" },
+              attempt: 1
+            }
+          )
+          assert.match(traceparent ?? "", /^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/)
           const userMessages = [yield* take(users), yield* take(users)]
           assert.deepStrictEqual(userMessages.map((message) => message.routingKey).sort(), [
             "user.deleted",
@@ -97,6 +115,32 @@ for (const implementation of implementations) {
           yield* Effect.sleep("200 millis")
           assert.strictEqual(yield* Mailbox.size(projects), 0)
           assert.strictEqual(yield* Mailbox.size(users), 0)
+        })
+      )
+
+      it.scoped("runs the consumer's handler in the publisher's trace", () =>
+        Effect.gen(function* () {
+          const queue = yield* Queue
+          const handled = yield* Deferred.make<Tracer.Span>()
+          yield* queue.consume({
+            name: "traced",
+            routingKeys: ["traced.#"],
+            retryBaseDelay,
+            handle: () => Effect.flatMap(Effect.currentSpan, (span) => Deferred.succeed(handled, span))
+          })
+          const publisher = yield* Effect.flatMap(
+            queue.publish({ id: "t-1", routingKey: "traced.item", body: "{}" }),
+            () => Effect.currentSpan
+          ).pipe(Effect.withSpan("publisher"))
+          const consumer = yield* within(Deferred.await(handled), "the traced delivery")
+          assert.strictEqual(consumer.name, "Queue.handle")
+          assert.strictEqual(consumer.traceId, publisher.traceId)
+          // Its parent is the Queue.publish span, a child of the publisher's.
+          assert.notStrictEqual(
+            Option.map(consumer.parent, (parent) => parent.spanId),
+            Option.none()
+          )
+          assert.notStrictEqual(Option.getOrUndefined(consumer.parent)?.spanId, publisher.spanId)
         })
       )
 
@@ -132,7 +176,7 @@ for (const implementation of implementations) {
 
           yield* queue.publish({ id: "job-1", routingKey: "flaky.job", body: '{"n":1}', headers: { source: "test" } })
 
-          assert.deepStrictEqual(yield* within(Deferred.await(succeeded), "the third attempt"), {
+          assert.deepStrictEqual(untraced(yield* within(Deferred.await(succeeded), "the third attempt")), {
             id: "job-1",
             routingKey: "flaky.job",
             body: '{"n":1}',
@@ -184,7 +228,7 @@ for (const implementation of implementations) {
           assert.strictEqual(letters.length, 1)
           const [letter] = letters
           assert.deepStrictEqual(
-            { ...letter, lastError: undefined, deadAt: undefined },
+            { ...untraced(letter!), lastError: undefined, deadAt: undefined },
             {
               id: "bad-1",
               routingKey: "poison.pill",
@@ -210,7 +254,7 @@ for (const implementation of implementations) {
           yield* Ref.set(healed, true)
           assert.isTrue(yield* queue.replay("poison", "bad-1"))
           const replayed = yield* within(Deferred.await(processed), "the replayed message")
-          assert.deepStrictEqual(replayed, {
+          assert.deepStrictEqual(untraced(replayed), {
             id: "bad-1",
             routingKey: "poison.pill",
             body: '{"bad":true}',

@@ -35,6 +35,7 @@ export const testSettings = (overrides: Partial<AppSettings> = {}): AppSettings 
   authRateLimitPerAccount: 10_000,
   loginFailureLimit: 10,
   refreshReuseGraceSeconds: 0,
+  telemetry: { serviceName: "plinth", otlp: Option.none(), metricsToken: Option.none() },
   ...overrides
 })
 

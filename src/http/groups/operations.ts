@@ -1,6 +1,13 @@
-import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "@effect/platform"
+import {
+  HttpApiEndpoint,
+  HttpApiGroup,
+  HttpApiMiddleware,
+  HttpApiSchema,
+  HttpApiSecurity,
+  OpenApi
+} from "@effect/platform"
 import { Schema } from "effect"
-import { ServiceUnavailable } from "../../services/errors.js"
+import { ServiceUnavailable, Unauthorized } from "../../services/errors.js"
 
 export class Liveness extends Schema.Class<Liveness>("Liveness")({ status: Schema.Literal("ok") }) {}
 
@@ -8,6 +15,16 @@ export class ReadinessReport extends Schema.Class<ReadinessReport>("ReadinessRep
   status: Schema.Literal("ready"),
   checks: Schema.Record({ key: Schema.String, value: Schema.Literal("up", "down") })
 }) {}
+
+/** Lets a scrape through when METRICS_TOKEN is unset or its bearer token matches. */
+export class MetricsAuthorization extends HttpApiMiddleware.Tag<MetricsAuthorization>()("app/MetricsAuthorization", {
+  failure: Unauthorized,
+  security: { bearer: HttpApiSecurity.bearer }
+}) {}
+
+export const PrometheusText = Schema.String.pipe(
+  HttpApiSchema.withEncoding({ kind: "Text", contentType: "text/plain; version=0.0.4; charset=utf-8" })
+)
 
 export class OperationsGroup extends HttpApiGroup.make("operations")
   .add(
@@ -20,5 +37,14 @@ export class OperationsGroup extends HttpApiGroup.make("operations")
       .addSuccess(ReadinessReport)
       .addError(ServiceUnavailable)
       .annotate(OpenApi.Description, "200 when every backing service answers, else 503 naming the ones that do not.")
+  )
+  .add(
+    HttpApiEndpoint.get("metrics", "/metrics")
+      .addSuccess(PrometheusText)
+      .middleware(MetricsAuthorization)
+      .annotate(
+        OpenApi.Description,
+        "This process's metrics in the Prometheus text format; a bearer token is required when METRICS_TOKEN is set."
+      )
   )
   .annotate(OpenApi.Title, "Operations") {}

@@ -15,7 +15,13 @@ const IdentityApi = baseApi.add(AuthGroup).add(SessionsGroup).add(UsersGroup).ad
 export const AuthenticationLive = Layer.effect(
   Authentication,
   Effect.map(Accounts, (accounts) =>
-    Authentication.of({ bearer: (token) => accounts.authenticate(Redacted.value(token)) })
+    Authentication.of({
+      // The request's span names who made it.
+      bearer: (token) =>
+        Effect.tap(accounts.authenticate(Redacted.value(token)), (actor) =>
+          Effect.annotateCurrentSpan("enduser.id", actor.userId)
+        )
+    })
   )
 )
 

@@ -1,15 +1,37 @@
 import { HttpApiBuilder } from "@effect/platform"
-import { Effect } from "effect"
-import { ServiceUnavailable } from "../../services/errors.js"
+import { Effect, Layer, Option, Redacted } from "effect"
+import { createHash, timingSafeEqual } from "node:crypto"
+import { AppConfig } from "../../layers/config.js"
+import { MetricsExposition } from "../../layers/telemetry.js"
+import { ServiceUnavailable, Unauthorized } from "../../services/errors.js"
 import { Readiness } from "../../services/operations/readiness.js"
-import { OperationsGroup } from "../groups/operations.js"
+import { MetricsAuthorization, OperationsGroup } from "../groups/operations.js"
 import { baseApi } from "../api.js"
 
 const OperationsApi = baseApi.add(OperationsGroup)
 
+const digest = (token: string) => createHash("sha256").update(token).digest()
+
+export const MetricsAuthorizationLive = Layer.effect(
+  MetricsAuthorization,
+  Effect.map(AppConfig, ({ telemetry }) =>
+    MetricsAuthorization.of({
+      bearer: (token) =>
+        Option.match(telemetry.metricsToken, {
+          onNone: () => Effect.void,
+          onSome: (expected) =>
+            timingSafeEqual(digest(Redacted.value(token)), digest(Redacted.value(expected)))
+              ? Effect.void
+              : Effect.fail(new Unauthorized({ detail: "GET /metrics needs the bearer token set in METRICS_TOKEN" }))
+        })
+    })
+  )
+)
+
 export const OperationsHandlers = HttpApiBuilder.group(OperationsApi, "operations", (handlers) =>
   Effect.gen(function* () {
     const readiness = yield* Readiness
+    const metrics = yield* MetricsExposition
     return handlers
       .handle("live", () => Effect.succeed({ status: "ok" as const }))
       .handle("ready", () =>
@@ -29,5 +51,6 @@ export const OperationsHandlers = HttpApiBuilder.group(OperationsApi, "operation
           }
         })
       )
+      .handle("metrics", () => metrics.render)
   })
-)
+).pipe(Layer.provide(MetricsAuthorizationLive))

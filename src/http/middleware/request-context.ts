@@ -3,6 +3,7 @@ import { Clock, Effect, Option } from "effect"
 import { currentOrigin } from "../../services/events/origin.js"
 import { clientInfo } from "../client-info.js"
 import { randomUUID } from "node:crypto"
+import { recordRequest } from "../../layers/telemetry.js"
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
 
@@ -13,28 +14,39 @@ const requestIdOf = (request: HttpServerRequest.HttpServerRequest) => {
 
 /**
  * Gives every request an id (echoed when the client sent a sane one), puts it on the response and on every
- * log line of the request, and logs the request once when it is answered.
+ * log line of the request, and logs and counts the request once when it is answered.
  */
 export const requestContext = <E, R>(app: HttpApp.Default<E, R>) =>
   Effect.gen(function* () {
     const request = yield* HttpServerRequest.HttpServerRequest
     const requestId = requestIdOf(request)
     const { ip } = yield* clientInfo
-    const started = yield* Clock.currentTimeMillis
+    const started = yield* Clock.currentTimeNanos
     yield* HttpApp.appendPreResponseHandler((_, response) =>
       Effect.succeed(HttpServerResponse.setHeader(response, "x-request-id", requestId))
     )
     const span = yield* Effect.currentSpan.pipe(Effect.option)
     const logRequest = (status: number) =>
       Effect.gen(function* () {
-        const finished = yield* Clock.currentTimeMillis
-        const route = Option.flatMap(span, (span) => Option.fromNullable(span.attributes.get("http.route")))
+        const finished = yield* Clock.currentTimeNanos
+        const route = Option.getOrElse(
+          Option.flatMap(span, (span) => Option.fromNullable(span.attributes.get("http.route"))),
+          () => "(unmatched)"
+        )
+        const durationSeconds = Number(finished - started) / 1e9
+        yield* recordRequest({
+          transport: "http",
+          route: String(route),
+          method: request.method,
+          status,
+          durationSeconds
+        })
         yield* Effect.logInfo("request").pipe(
           Effect.annotateLogs({
             method: request.method,
-            route: Option.getOrElse(route, () => "(unmatched)"),
+            route,
             status,
-            durationMs: finished - started
+            durationMs: Math.round(durationSeconds * 10_000) / 10
           })
         )
       })

@@ -1,5 +1,5 @@
 import { Duration, Effect, Layer, Option } from "effect"
-import { Cache } from "../cache.js"
+import { Cache, instrumentCache } from "../cache.js"
 
 interface Entry {
   readonly value: string
@@ -30,23 +30,25 @@ export const makeCacheMemory = (maxEntries: number) =>
         entries.delete(oldest.value)
       }
     }
-    return Cache.of({
-      get: (key) => Effect.sync(() => Option.fromNullable(live(key, Date.now())?.value)),
-      set: (key, value, ttl) =>
-        Effect.sync(() => store(key, { value, expiresAt: Date.now() + Duration.toMillis(ttl) })),
-      delete: (key) => Effect.sync(() => void entries.delete(key)),
-      deleteByPrefix: (prefix) =>
-        Effect.sync(() => {
-          for (const key of entries.keys()) if (key.startsWith(prefix)) entries.delete(key)
-        }),
-      increment: (key, window) =>
-        Effect.sync(() => {
-          const now = Date.now()
-          const current = live(key, now)
-          const count = current === undefined ? 1 : Number(current.value) + 1
-          store(key, { value: String(count), expiresAt: current?.expiresAt ?? now + Duration.toMillis(window) })
-          return count
-        }),
-      ping: Effect.void
-    })
+    return Cache.of(
+      instrumentCache({
+        get: (key) => Effect.sync(() => Option.fromNullable(live(key, Date.now())?.value)),
+        set: (key, value, ttl) =>
+          Effect.sync(() => store(key, { value, expiresAt: Date.now() + Duration.toMillis(ttl) })),
+        delete: (key) => Effect.sync(() => void entries.delete(key)),
+        deleteByPrefix: (prefix) =>
+          Effect.sync(() => {
+            for (const key of entries.keys()) if (key.startsWith(prefix)) entries.delete(key)
+          }),
+        increment: (key, window) =>
+          Effect.sync(() => {
+            const now = Date.now()
+            const current = live(key, now)
+            const count = current === undefined ? 1 : Number(current.value) + 1
+            store(key, { value: String(count), expiresAt: current?.expiresAt ?? now + Duration.toMillis(window) })
+            return count
+          }),
+        ping: Effect.void
+      })
+    )
   })

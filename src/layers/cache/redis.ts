@@ -1,6 +1,7 @@
-import { Duration, Effect, Layer, Option, type Redacted, Ref, Runtime } from "effect"
-import { Cache, CacheUnavailable } from "../cache.js"
+import { Duration, Effect, Layer, Metric, Option, type Redacted, Ref, Runtime } from "effect"
+import { Cache, CacheUnavailable, instrumentCache } from "../cache.js"
 import { openRedis } from "../redis/client.js"
+import { cacheErrors } from "../telemetry.js"
 
 export interface RedisCacheOptions {
   readonly url: Redacted.Redacted
@@ -37,7 +38,7 @@ export const makeCacheRedis = (options: RedisCacheOptions) =>
         <A>(fallback: A) =>
         (effect: Effect.Effect<A, CacheUnavailable>) =>
           Effect.catchAll(effect, (error) =>
-            Effect.flatMap(Ref.getAndSet(down, true), (wasDown) =>
+            Effect.flatMap(Effect.zipRight(Metric.increment(cacheErrors), Ref.getAndSet(down, true)), (wasDown) =>
               wasDown
                 ? Effect.succeed(fallback)
                 : Effect.as(
@@ -58,22 +59,24 @@ export const makeCacheRedis = (options: RedisCacheOptions) =>
           } while (cursor !== "0")
         })
 
-      return Cache.of({
-        get: (key) => attempt(() => redis.get(key)).pipe(Effect.map(Option.fromNullable), degrade(Option.none())),
-        set: (key, value, ttl) =>
-          attempt(() => redis.set(key, value, "PX", Math.max(1, Duration.toMillis(ttl)))).pipe(
-            Effect.asVoid,
-            degrade<void>(undefined)
-          ),
-        delete: (key) => attempt(() => redis.del(key)).pipe(Effect.asVoid, degrade<void>(undefined)),
-        deleteByPrefix: (keyPrefix) =>
-          scanDelete(`${prefix}${keyPrefix.replace(/[*?[\]\\]/g, "\\$&")}*`).pipe(degrade<void>(undefined)),
-        increment: (key, window) =>
-          attempt(() => redis.eval(INCREMENT_WITH_EXPIRY, 1, key, Duration.toMillis(window))).pipe(
-            Effect.map(Number),
-            degrade(0)
-          ),
-        ping: attempt(() => redis.ping()).pipe(Effect.asVoid)
-      })
+      return Cache.of(
+        instrumentCache({
+          get: (key) => attempt(() => redis.get(key)).pipe(Effect.map(Option.fromNullable), degrade(Option.none())),
+          set: (key, value, ttl) =>
+            attempt(() => redis.set(key, value, "PX", Math.max(1, Duration.toMillis(ttl)))).pipe(
+              Effect.asVoid,
+              degrade<void>(undefined)
+            ),
+          delete: (key) => attempt(() => redis.del(key)).pipe(Effect.asVoid, degrade<void>(undefined)),
+          deleteByPrefix: (keyPrefix) =>
+            scanDelete(`${prefix}${keyPrefix.replace(/[*?[\]\\]/g, "\\$&")}*`).pipe(degrade<void>(undefined)),
+          increment: (key, window) =>
+            attempt(() => redis.eval(INCREMENT_WITH_EXPIRY, 1, key, Duration.toMillis(window))).pipe(
+              Effect.map(Number),
+              degrade(0)
+            ),
+          ping: attempt(() => redis.ping()).pipe(Effect.asVoid)
+        })
+      )
     })
   )

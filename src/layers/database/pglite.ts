@@ -9,6 +9,7 @@ import * as Statement from "@effect/sql/Statement"
 import { Context, Effect, Layer, Queue, Stream, String } from "effect"
 import { mkdir } from "node:fs/promises"
 import { DatabaseNotifications } from "../database.js"
+import { samplePoolOnScrape } from "../telemetry.js"
 
 type TransformRows = (<A extends object>(rows: ReadonlyArray<A>) => ReadonlyArray<A>) | undefined
 
@@ -41,6 +42,41 @@ const make = (directory: string) =>
       (db) => Effect.promise(() => db.close())
     )
     const permit = yield* Effect.makeSemaphore(1)
+    // The session is the embedded database's pool of one: who holds it and how many fibers wait for it.
+    const usage = { inUse: 0, waiting: 0 }
+    const holding = Effect.sync(() => {
+      usage.waiting--
+      usage.inUse++
+    })
+    const released = Effect.sync(() => {
+      usage.inUse--
+    })
+    const exclusively = <A, E>(effect: Effect.Effect<A, E>) =>
+      Effect.suspend(() => {
+        let acquired = false
+        usage.waiting++
+        return permit
+          .withPermits(1)(
+            Effect.zipRight(
+              Effect.tap(holding, () => {
+                acquired = true
+              }),
+              Effect.ensuring(effect, released)
+            )
+          )
+          .pipe(
+            Effect.onExit(() =>
+              Effect.sync(() => {
+                if (!acquired) usage.waiting--
+              })
+            )
+          )
+      })
+    yield* samplePoolOnScrape("embedded", () => ({
+      inUse: usage.inUse,
+      idle: 1 - usage.inUse,
+      waiting: usage.waiting
+    }))
     const compiler = PgClient.makeCompiler(String.camelToSnake)
     const transformRows = Statement.defaultTransforms(String.snakeToCamel).array
 
@@ -64,13 +100,19 @@ const make = (directory: string) =>
       }
     }
 
-    const shared = connection(permit.withPermits(1))
+    const shared = connection(exclusively)
     const reserved = connection((effect) => effect)
 
     const client = yield* SqlClient.make({
       acquirer: Effect.succeed(shared),
       transactionAcquirer: Effect.as(
-        Effect.acquireRelease(permit.take(1), () => permit.release(1)),
+        Effect.acquireRelease(
+          Effect.zipRight(
+            Effect.sync(() => usage.waiting++),
+            Effect.zipRight(permit.take(1), holding).pipe(Effect.onInterrupt(() => Effect.sync(() => usage.waiting--)))
+          ),
+          () => Effect.zipRight(released, permit.release(1))
+        ),
         reserved
       ),
       compiler,
@@ -86,13 +128,13 @@ const make = (directory: string) =>
       Effect.gen(function* () {
         const received = yield* Queue.unbounded<string>()
         yield* Effect.acquireRelease(
-          permit.withPermits(1)(
+          exclusively(
             Effect.tryPromise({
               try: () => db.listen(channel, (payload) => received.unsafeOffer(payload)),
               catch: (cause) => new SqlError({ cause, message: "Failed to listen" })
             })
           ),
-          (unlisten) => permit.withPermits(1)(Effect.promise(() => unlisten().catch(() => undefined)))
+          (unlisten) => exclusively(Effect.promise(() => unlisten().catch(() => undefined)))
         )
         return Stream.fromQueue(received)
       })

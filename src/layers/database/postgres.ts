@@ -5,6 +5,7 @@ import { PgClient } from "@effect/sql-pg"
 import { Deferred, Duration, Effect, Layer, Queue, Redacted, Stream, String } from "effect"
 import pg from "pg"
 import { DatabaseNotifications, ReadReplica } from "../database.js"
+import { samplePoolOnScrape } from "../telemetry.js"
 
 export interface PostgresOptions {
   readonly url: Redacted.Redacted
@@ -14,14 +15,45 @@ export interface PostgresOptions {
 const connectTimeout = Duration.seconds(3)
 
 /**
- * Named prepared statements and session settings are avoided, so the pool also works through
- * PgBouncer in transaction mode.
+ * The pool is ours, not PgClient's, so its counts can be reported. Named prepared statements and session
+ * settings are avoided, so it also works through PgBouncer in transaction mode.
  */
-const clientConfig = (options: PostgresOptions): PgClient.PgClientConfig => ({
-  url: options.url,
-  maxConnections: options.maxConnections,
-  connectTimeout,
-  idleTimeout: Duration.seconds(30),
+const makePool = (options: PostgresOptions, name: "primary" | "replica") =>
+  Effect.acquireRelease(
+    Effect.tryPromise({
+      try: async () => {
+        const pool = new pg.Pool({
+          connectionString: Redacted.value(options.url),
+          max: options.maxConnections,
+          connectionTimeoutMillis: Duration.toMillis(connectTimeout),
+          idleTimeoutMillis: 30_000,
+          application_name: "plinth"
+        })
+        // A broken idle connection is dropped by the pool; the next statement gets a fresh one.
+        pool.on("error", () => undefined)
+        try {
+          await pool.query("select 1")
+        } catch (cause) {
+          await pool.end().catch(() => undefined)
+          throw cause
+        }
+        return pool
+      },
+      catch: (cause) => new SqlError({ cause, message: "PgClient: Failed to connect" })
+    }),
+    (pool) => Effect.promise(() => pool.end()).pipe(Effect.timeoutOption("1 second"))
+  ).pipe(
+    Effect.tap((pool) =>
+      samplePoolOnScrape(name, () => ({
+        inUse: pool.totalCount - pool.idleCount,
+        idle: pool.idleCount,
+        waiting: pool.waitingCount
+      }))
+    )
+  )
+
+const clientOptions = (options: PostgresOptions, name: "primary" | "replica"): PgClient.PgClientFromPoolOptions => ({
+  acquire: makePool(options, name),
   transformQueryNames: String.camelToSnake,
   transformResultNames: String.snakeToCamel
 })
@@ -76,8 +108,8 @@ const makeNotifications = (options: PostgresOptions) =>
   )
 
 export const makePostgresClient = (options: PostgresOptions) =>
-  makeNotifications(options).pipe(Layer.provideMerge(PgClient.layer(clientConfig(options))))
+  makeNotifications(options).pipe(Layer.provideMerge(PgClient.layerFromPool(clientOptions(options, "primary"))))
 
 /** A second pool, to the replica, for reads that tolerate lag. */
 export const makePostgresReplica = (options: PostgresOptions) =>
-  Layer.scoped(ReadReplica, PgClient.make(clientConfig(options))).pipe(Layer.provide(Reactivity.layer))
+  Layer.scoped(ReadReplica, PgClient.fromPool(clientOptions(options, "replica"))).pipe(Layer.provide(Reactivity.layer))

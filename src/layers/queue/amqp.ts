@@ -8,6 +8,7 @@ import {
   Queue,
   QueueUnavailable
 } from "../queue.js"
+import { continueTrace, withTraceparent } from "../telemetry.js"
 
 const prefetch = 16
 const operationTimeout = Duration.seconds(5)
@@ -286,7 +287,7 @@ export const makeQueueAmqp = (url: Redacted.Redacted, options?: { readonly excha
             exchange,
             message.routingKey,
             Buffer.from(message.body, "utf8"),
-            publishOptions(message.id, { ...message.headers })
+            publishOptions(message.id, yield* withTraceparent(message.headers))
           )
         },
         Effect.timeoutFail({
@@ -366,7 +367,7 @@ export const makeQueueAmqp = (url: Redacted.Redacted, options?: { readonly excha
               onFailure: (cause) => settleFailure(channel, message, delivered, cause)
             }),
             Effect.withSpan("Queue.handle", {
-              root: true,
+              ...continueTrace(delivered.headers["traceparent"]),
               attributes: { consumer: spec.name, messageId: delivered.id, attempt: delivered.attempt }
             })
           )

@@ -1,5 +1,6 @@
 import { Cause, Clock, Duration, Effect, FiberSet, Layer, Queue as Mailbox } from "effect"
 import { type ConsumerSpec, type DeadLetter, type DeliveredMessage, type OutgoingMessage, Queue } from "../queue.js"
+import { continueTrace, withTraceparent } from "../telemetry.js"
 
 /** Handlers in flight per consumer, as the broker's prefetch limits them. */
 const prefetch = 16
@@ -46,7 +47,7 @@ export const QueueMemory: Layer.Layer<Queue> = Layer.scoped(
           id: message.id,
           routingKey: message.routingKey,
           body: message.body,
-          headers: { ...message.headers }
+          headers: yield* withTraceparent(message.headers)
         },
         attempt: 1
       }
@@ -90,7 +91,7 @@ export const QueueMemory: Layer.Layer<Queue> = Layer.scoped(
             envelope.attempt >= maxAttempts ? deadLetter(envelope, cause) : Effect.asVoid(retryLater(envelope))
           ),
           Effect.withSpan("Queue.handle", {
-            root: true,
+            ...continueTrace(envelope.message.headers["traceparent"]),
             attributes: { consumer: spec.name, messageId: envelope.message.id, attempt: envelope.attempt }
           })
         )

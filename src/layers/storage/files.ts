@@ -15,6 +15,7 @@ import {
   RangeNotSatisfiable,
   Storage,
   StorageUnavailable,
+  meterStorage,
   type StoredObject
 } from "../storage.js"
 
@@ -381,15 +382,17 @@ const make = (directory: string) =>
       yield* fs.remove(probe)
     }).pipe(Effect.mapError(unavailable("the storage directory is not writable")), Effect.withSpan("Storage.ping"))
 
-    return Storage.of({
-      put,
-      get,
-      head,
-      delete: remove,
-      deleteByPrefix,
-      signedUrl: (key) => Effect.as(checkKey(key), Option.none()),
-      ping
-    })
+    return Storage.of(
+      meterStorage({
+        put,
+        get,
+        head,
+        delete: remove,
+        deleteByPrefix,
+        signedUrl: (key) => Effect.as(checkKey(key), Option.none()),
+        ping
+      })
+    )
   }).pipe(Effect.orDie)
 
 /**

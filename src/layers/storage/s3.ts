@@ -29,6 +29,7 @@ import {
   RangeNotSatisfiable,
   Storage,
   StorageUnavailable,
+  meterStorage,
   type StoredObject
 } from "../storage.js"
 
@@ -340,7 +341,7 @@ const make = (settings: S3Settings) =>
       client.send(new HeadBucketCommand({ Bucket }), { abortSignal })
     ).pipe(Effect.asVoid, Effect.mapError(unavailable), Effect.withSpan("Storage.ping"))
 
-    return Storage.of({ put, get, head, delete: remove, deleteByPrefix, signedUrl, ping })
+    return Storage.of(meterStorage({ put, get, head, delete: remove, deleteByPrefix, signedUrl, ping }))
   })
 
 /** Objects in an S3 bucket, encrypted at rest (SSE-S3); the client is destroyed when the layer's scope closes. */

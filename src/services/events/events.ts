@@ -1,6 +1,7 @@
 import { SqlClient } from "@effect/sql"
 import { Context, DateTime, Effect, FiberRef, Layer, Option, Schema } from "effect"
 import { randomBytes } from "node:crypto"
+import { currentTraceparent } from "../../layers/telemetry.js"
 import { DomainEvent } from "./catalog.js"
 import { currentOrigin } from "./origin.js"
 
@@ -56,7 +57,8 @@ export class Events extends Context.Tag("app/Events")<Events, EventsShape>() {
           type: encoded._tag,
           routingKey: encoded._tag,
           payload: JSON.stringify(encoded),
-          occurredAt: new Date(encoded.occurredAt)
+          occurredAt: new Date(encoded.occurredAt),
+          traceParent: Option.getOrNull(yield* currentTraceparent)
         })}`.pipe(Effect.orDie)
       })
       const enqueue = Effect.fn("Events.enqueue")(function* (routingKey: string, body: unknown) {
@@ -65,7 +67,8 @@ export class Events extends Context.Tag("app/Events")<Events, EventsShape>() {
           id,
           type: routingKey,
           routingKey,
-          payload: JSON.stringify(body)
+          payload: JSON.stringify(body),
+          traceParent: Option.getOrNull(yield* currentTraceparent)
         })}`.pipe(Effect.orDie)
         return id
       })

@@ -19,5 +19,10 @@ export const eventsMigrations = {
         end $$`),
       sql`create trigger outbox_notify after insert on outbox for each statement execute function outbox_notify()`
     ])
+  ),
+  // The W3C traceparent of the span that recorded the event, so its publishing and consumption join that trace.
+  "0007_outbox_trace_context": Effect.flatMap(
+    SqlClient.SqlClient,
+    (sql) => sql`alter table outbox add column trace_parent text`
   )
 } satisfies Record<string, Effect.Effect<unknown, unknown, SqlClient.SqlClient>>

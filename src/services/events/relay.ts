@@ -17,6 +17,7 @@ import {
 } from "effect"
 import { DatabaseNotifications, SqlClient } from "../../layers/database.js"
 import { Queue, type QueueUnavailable } from "../../layers/queue.js"
+import { parentFromTraceparent } from "../../layers/telemetry.js"
 import { eventsPublished, outboxLagSeconds, outboxPending } from "./metrics.js"
 import { OUTBOX_CHANNEL } from "./migrations.js"
 
@@ -57,6 +58,7 @@ interface OutboxRow {
   readonly id: string
   readonly routingKey: string
   readonly body: string
+  readonly traceParent: string | null
 }
 
 /**
@@ -89,7 +91,7 @@ export const makeOutboxRelay = (overrides: Partial<RelayOptions> = {}) =>
           limit ${options.batchSize}
           for update skip locked
         )
-        returning id, routing_key, payload::text as body`
+        returning id, routing_key, payload::text as body, trace_parent`
 
       const markPublished = (rows: ReadonlyArray<OutboxRow>) =>
         Effect.gen(function* () {
@@ -118,7 +120,14 @@ export const makeOutboxRelay = (overrides: Partial<RelayOptions> = {}) =>
               rows,
               (row) =>
                 Effect.either(queue.publish({ id: row.id, routingKey: row.routingKey, body: row.body })).pipe(
-                  Effect.map((outcome) => ({ row, outcome }))
+                  Effect.map((outcome) => ({ row, outcome })),
+                  Effect.withSpan("OutboxRelay.publish", {
+                    attributes: { eventId: row.id, routingKey: row.routingKey },
+                    ...Option.match(parentFromTraceparent(row.traceParent ?? undefined), {
+                      onNone: () => ({}),
+                      onSome: (parent) => ({ parent })
+                    })
+                  })
                 ),
               { concurrency: "unbounded" }
             )
