@@ -31,6 +31,7 @@ const otlpTracer = (serviceName: string, otlp: OtlpSettings) =>
   )
 
 const noLabels: Array<MetricLabel.MetricLabel> = []
+const timedSpans = new WeakSet<Tracer.Span>()
 
 /**
  * @effect/sql wraps every statement, on PostgreSQL and PGlite alike, in a `sql.execute` span; timing that
@@ -43,9 +44,12 @@ const timeSqlStatements = Layer.unwrapEffect(
         context: inner.context,
         span: (name, parent, context, links, startTime, kind, options) => {
           const span = inner.span(name, parent, context, links, startTime, kind, options)
-          if (name !== "sql.execute") return span
+          // A program launched inside another (tests, embedders) wraps the tracer twice: time each span once.
+          if (name !== "sql.execute" || timedSpans.has(span)) return span
+          timedSpans.add(span)
           const end = span.end
           return Object.defineProperty(span, "end", {
+            configurable: true,
             value: (endTime: bigint, exit: Parameters<Tracer.Span["end"]>[1]) => {
               databaseQueryDuration.unsafeUpdate(Number(endTime - startTime) / 1e9, noLabels)
               end.call(span, endTime, exit)
