@@ -1,4 +1,5 @@
 import type { HttpApiGroup } from "@effect/platform"
+import type { RpcGroup } from "@effect/rpc"
 import type { Effect, Layer } from "effect"
 import type { Cache } from "../layers/cache.js"
 import type { Cipher } from "../layers/cipher.js"
@@ -10,6 +11,7 @@ import type { RateLimiter } from "../layers/rate-limiter.js"
 import type { Storage } from "../layers/storage.js"
 import type { TokenSigner } from "../layers/token-signer.js"
 import type { Events } from "../services/events/events.js"
+import type { LiveEvents } from "../services/events/live-events.js"
 import type { RegisteredConsumers } from "../services/events/registered-consumers.js"
 
 /** What every module may ask for: the infrastructure that `src/layers/index.ts` provides. */
@@ -26,13 +28,24 @@ export type Platform =
   | Cipher
   | TokenSigner
   | Events
+  | LiveEvents
   | RegisteredConsumers
+
+/** A module's typed RPC operations: the group clients are generated from, and its handlers. */
+export interface RpcContribution {
+  readonly group: RpcGroup.Any
+  /**
+   * The handlers of every RPC in `group`, built with the module's own services, merged with the
+   * implementations of the middleware its RPCs require (`RpcAuthentication`); the server adds the rest.
+   */
+  readonly handlers: Layer.Layer<never, never, Platform>
+}
 
 export type Migration = Effect.Effect<void, unknown, SqlClient.SqlClient>
 
 /**
  * A module bundles what a domain contributes. Core modules and plugins share this contract; `main.ts`
- * folds the enabled ones into one HttpApi, one migration list and one set of consumers.
+ * folds the enabled ones into one HttpApi, one RPC server, one migration list and one set of consumers.
  */
 export interface Module {
   /** Unique, lower-case; the name `PLUGINS` uses for a plugin. */
@@ -42,6 +55,8 @@ export interface Module {
   readonly groups: ReadonlyArray<HttpApiGroup.HttpApiGroup.Any>
   /** The handlers of `groups` with the module's own services already provided to them. */
   readonly http: Layer.Layer<never, never, Platform>
+  /** Served at `/rpc` (HTTP) and `/rpc/ws` (WebSocket) beside the HTTP API; optional. */
+  readonly rpc?: RpcContribution
   /** Run in `worker` and `all` modes. */
   readonly consumers: ReadonlyArray<ConsumerSpec<Platform>>
   /** Background work (the outbox relay, retention jobs), run in `worker` and `all` modes after the consumers subscribe. */

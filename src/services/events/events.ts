@@ -1,7 +1,7 @@
 import { SqlClient } from "@effect/sql"
 import { Context, DateTime, Effect, Layer, Schema } from "effect"
 import { randomBytes } from "node:crypto"
-import { DomainEvent } from "./catalog.js"
+import { DomainEvent } from "./schema.js"
 
 /** The fields every event gets from `Events.record`: id, time and version. */
 export type NewEvent = DomainEvent extends infer E

@@ -1,0 +1,62 @@
+import { HttpApiBuilder, HttpServerRequest, type HttpServerResponse } from "@effect/platform"
+import { RpcGroup, RpcSerialization, RpcServer } from "@effect/rpc"
+import { Effect, Layer, Option } from "effect"
+import { checkBodyLimit } from "../http/middleware/body-limit.js"
+import { problemResponse } from "../http/middleware/problems.js"
+import { AppConfig } from "../layers/config.js"
+import { RpcObservabilityLive } from "./middleware/observability-live.js"
+import { checkedProtocol } from "./protocol.js"
+
+export const RPC_HTTP_PATH = "/rpc"
+export const RPC_WEBSOCKET_PATH = "/rpc/ws"
+
+/**
+ * Which RPCs exist is decided at start-up by the enabled modules, so the group's static type is widened here,
+ * at this single fold, as the HttpApi's is (ADR 0007); clients use the modules' own static groups.
+ */
+export const foldRpcs = (groups: ReadonlyArray<RpcGroup.Any>): RpcGroup.RpcGroup<never> =>
+  RpcGroup.make().merge(...groups)
+
+const serverOptions = { spanPrefix: "Rpc", disableFatalDefects: true } as const
+
+/** The body is read whole before it is parsed, so its size is bounded from its declared length first. */
+const boundedBody =
+  (limit: number) =>
+  <E, R>(app: Effect.Effect<HttpServerResponse.HttpServerResponse, E, R>) =>
+    Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) =>
+      Option.match(checkBodyLimit(request, limit), {
+        onNone: () => app,
+        onSome: (problem) => Effect.succeed(problemResponse(problem, RPC_HTTP_PATH))
+      })
+    )
+
+/**
+ * Both protocols on the HTTP API's own router, so requests to them get the API's request ids, request logs and
+ * error handling; each call is also logged and measured by `RpcObservability`. Frames and bodies are bounded
+ * by JSON_BODY_LIMIT, like JSON requests.
+ */
+const routes = (group: RpcGroup.RpcGroup<never>) =>
+  HttpApiBuilder.Router.use((router) =>
+    Effect.gen(function* () {
+      const { jsonBodyLimit } = yield* AppConfig
+      const withSerialization = Effect.provideService(
+        RpcSerialization.RpcSerialization,
+        RpcSerialization.makeNdjson({ maxBufferSize: jsonBodyLimit })
+      )
+      const http = yield* withSerialization(RpcServer.makeProtocolWithHttpApp)
+      const websocket = yield* withSerialization(RpcServer.makeProtocolWithHttpAppWebsocket)
+      for (const { protocol } of [http, websocket]) {
+        yield* RpcServer.make(group, serverOptions).pipe(
+          Effect.provideService(RpcServer.Protocol, checkedProtocol(protocol, group.requests)),
+          Effect.interruptible,
+          Effect.forkScoped
+        )
+      }
+      yield* router.post(RPC_HTTP_PATH, boundedBody(jsonBodyLimit)(http.httpApp))
+      yield* router.get(RPC_WEBSOCKET_PATH, websocket.httpApp)
+    })
+  )
+
+/** The enabled modules' RPCs, served at `/rpc` (HTTP, NDJSON) and `/rpc/ws` (WebSocket, NDJSON). */
+export const makeRpcLive = <E, R>(groups: ReadonlyArray<RpcGroup.Any>, handlers: Layer.Layer<never, E, R>) =>
+  routes(foldRpcs(groups)).pipe(Layer.provide(handlers), Layer.provide(RpcObservabilityLive))
