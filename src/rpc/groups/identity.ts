@@ -78,7 +78,7 @@ export class AdminRpcs extends RpcGroup.make(
     error: Schema.Union(Forbidden, ValidationFailed)
   }),
   Rpc.make("admin.updateUser", {
-    payload: Schema.Struct({ id: Schema.UUID, changes: AdminUpdateUserRequest }).annotations(strictRequest),
+    payload: Schema.Struct({ id: Schema.UUID, ...AdminUpdateUserRequest.fields }).annotations(strictRequest),
     success: User,
     error: Schema.Union(Forbidden, NotFound)
   }),

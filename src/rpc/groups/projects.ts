@@ -36,7 +36,7 @@ export class ProjectsRpcs extends RpcGroup.make(
   }),
   Rpc.make("projects.get", { payload: ById, success: Project, error: NotFound }),
   Rpc.make("projects.update", {
-    payload: Schema.Struct({ id: Schema.UUID, changes: UpdateProjectRequest }).annotations(strictRequest),
+    payload: Schema.Struct({ id: Schema.UUID, ...UpdateProjectRequest.fields }).annotations(strictRequest),
     success: Project,
     error: Schema.Union(Forbidden, NotFound)
   }),

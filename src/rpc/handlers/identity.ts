@@ -53,7 +53,7 @@ const AdminHandlers = AdminRpcs.toLayer(
     const administration = yield* Administration
     return AdminRpcs.of({
       "admin.listUsers": (query) => Effect.flatMap(CurrentUser, (actor) => administration.list(actor, query)),
-      "admin.updateUser": ({ id, changes }) =>
+      "admin.updateUser": ({ id, ...changes }) =>
         Effect.flatMap(CurrentUser, (actor) => administration.update(actor, id, changes)),
       "admin.deleteUser": ({ id }) => Effect.flatMap(CurrentUser, (actor) => administration.remove(actor, id))
     })

@@ -31,7 +31,7 @@ const ProjectsHandlers = ProjectsRpcs.toLayer(
           )
         ),
       "projects.get": ({ id }) => Effect.flatMap(CurrentUser, (actor) => projects.get(actor, id)),
-      "projects.update": ({ id, changes }) =>
+      "projects.update": ({ id, ...changes }) =>
         Effect.flatMap(CurrentUser, (actor) => projects.update(actor, id, changes)),
       "projects.delete": ({ id }) => Effect.flatMap(CurrentUser, (actor) => projects.remove(actor, id)),
       "projects.events": () =>
