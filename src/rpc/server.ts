@@ -19,6 +19,31 @@ export const foldRpcs = (groups: ReadonlyArray<RpcGroup.Any>): RpcGroup.RpcGroup
 
 const serverOptions = { spanPrefix: "Rpc", disableFatalDefects: true } as const
 
+/**
+ * NDJSON whose parser starts afresh after a line that is not JSON. The library's keeps the bad line in its buffer
+ * and fails on it again with every later frame, which would leave a WebSocket answering nothing but defects.
+ */
+const ndjson = (maxBufferSize: number) => {
+  const base = RpcSerialization.makeNdjson({ maxBufferSize })
+  return RpcSerialization.RpcSerialization.of({
+    ...base,
+    unsafeMake: () => {
+      let parser = base.unsafeMake()
+      return {
+        decode: (data) => {
+          try {
+            return parser.decode(data)
+          } catch (error) {
+            parser = base.unsafeMake()
+            throw error
+          }
+        },
+        encode: (message) => parser.encode(message)
+      }
+    }
+  })
+}
+
 /** The body is read whole before it is parsed, so its size is bounded from its declared length first. */
 const boundedBody =
   (limit: number) =>
@@ -39,10 +64,7 @@ const routes = (group: RpcGroup.RpcGroup<never>) =>
   HttpApiBuilder.Router.use((router) =>
     Effect.gen(function* () {
       const { jsonBodyLimit } = yield* AppConfig
-      const withSerialization = Effect.provideService(
-        RpcSerialization.RpcSerialization,
-        RpcSerialization.makeNdjson({ maxBufferSize: jsonBodyLimit })
-      )
+      const withSerialization = Effect.provideService(RpcSerialization.RpcSerialization, ndjson(jsonBodyLimit))
       const http = yield* withSerialization(RpcServer.makeProtocolWithHttpApp)
       const websocket = yield* withSerialization(RpcServer.makeProtocolWithHttpAppWebsocket)
       for (const { protocol } of [http, websocket]) {
