@@ -33,7 +33,7 @@ export type Platform =
 
 /** A module's typed RPC operations: the group clients are generated from, and its handlers. */
 export interface RpcContribution {
-  readonly group: RpcGroup.Any
+  readonly group: RpcGroup.Any & { readonly requests: ReadonlyMap<string, unknown> }
   /**
    * The handlers of every RPC in `group`, built with the module's own services, merged with the
    * implementations of the middleware its RPCs require (`RpcAuthentication`); the server adds the rest.

@@ -41,6 +41,14 @@ export const enabledModules = (
         else clashes.push(`PLUGINS: ${module.name} and ${owner} both define the HTTP group "${group.identifier}"`)
       }
     }
+    const rpcOwners = new Map<string, string>()
+    for (const module of modules) {
+      for (const tag of module.rpc?.group.requests.keys() ?? []) {
+        const owner = rpcOwners.get(tag)
+        if (owner === undefined) rpcOwners.set(tag, module.name)
+        else clashes.push(`PLUGINS: ${module.name} and ${owner} both define the RPC "${tag}"`)
+      }
+    }
     if (clashes.length > 0) return yield* new ConfigInvalid({ problems: clashes })
     return modules
   })

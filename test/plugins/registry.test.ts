@@ -1,16 +1,18 @@
 import { HttpApiEndpoint, HttpApiGroup } from "@effect/platform"
+import { Rpc, RpcGroup } from "@effect/rpc"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Layer } from "effect"
 import { coreMigrations } from "../../src/layers/migrations/core.js"
 import { defineModule } from "../../src/plugins/module.js"
 import { coreModules, enabledModules, migrationsOf } from "../../src/plugins/registry.js"
 
-const plugin = (name: string, group: string, migrationId: string) =>
+const plugin = (name: string, group: string, migrationId: string, rpc = `${group}.ping`) =>
   defineModule({
     name,
     migrations: { [migrationId]: Effect.void },
     groups: [HttpApiGroup.make(group).add(HttpApiEndpoint.get("ping", `/${name}/ping`))],
     http: Layer.empty,
+    rpc: { group: RpcGroup.make(Rpc.make(rpc)), handlers: Layer.empty },
     consumers: []
   })
 
@@ -42,6 +44,13 @@ describe("Module registry", () => {
         migrationsOf(coreMigrations, [plugin("a", "a", "1001_x"), plugin("b", "b", "1001_x")])
       )
       expect(migrations.message).toContain("migration 1001_x of b is claimed twice")
+      const rpcs = yield* Effect.flip(
+        enabledModules(["a", "b"], {
+          a: plugin("a", "a", "1001_a", "same.rpc"),
+          b: plugin("b", "b", "1002_b", "same.rpc")
+        })
+      )
+      expect(rpcs.message).toContain('b and a both define the RPC "same.rpc"')
     })
   )
 })
