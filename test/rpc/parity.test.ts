@@ -1,5 +1,6 @@
 import { describe, expect, layer } from "@effect/vitest"
-import { Effect, Either } from "effect"
+import { Effect, Either, Redacted } from "effect"
+import { makePromiseClient } from "../../src/rpc/client.js"
 import { ADMIN } from "../identity/harness.js"
 import { TestServer } from "../support/server.js"
 import { type Operations, operationsFor, rpcServer, type Tagged, type Transport, uniqueEmail } from "./harness.js"
@@ -140,5 +141,34 @@ describe("RPC parity with the HTTP API", () => {
         })
       )
     }
+
+    it.effect("the Promise client makes the same calls; a failure rejects with the tagged error itself", () =>
+      Effect.gen(function* () {
+        const { url } = yield* TestServer
+        const seen = yield* Effect.promise(async () => {
+          const session: { token?: string } = {}
+          const client = await makePromiseClient({ url, token: () => session.token })
+          try {
+            const email = uniqueEmail("promise")
+            const auth = await client.auth.register({ email, password: Redacted.make(PASSWORD), name: "Pat" })
+            session.token = auth.accessToken
+            const again = await client.auth.register({ email, password: Redacted.make(PASSWORD), name: "Pat" }).then(
+              () => "registered twice",
+              (error: { readonly _tag: string }) => error._tag
+            )
+            await client.projects.create({ name: "One" })
+            await client.projects.create({ name: "Two" })
+            const streamed: Array<string> = []
+            for await (const project of client.projects.stream({ limit: 1, ownerId: auth.user.id })) {
+              streamed.push(project.name)
+            }
+            return { again, streamed, name: (await client.profile.get()).name }
+          } finally {
+            await client.close()
+          }
+        })
+        expect(seen).toEqual({ again: "EmailTaken", streamed: ["Two", "One"], name: "Pat" })
+      })
+    )
   })
 })

@@ -1,13 +1,17 @@
 import { describe, expect, layer } from "@effect/vitest"
-import { Deferred, Effect, Queue } from "effect"
+import { Deferred, Effect, Metric, Queue, Redacted } from "effect"
 import { Socket } from "@effect/platform"
 import { SocketCloseError } from "@effect/platform/Socket"
 import { NodeSocket } from "@effect/platform-node"
+import { makeClient } from "../../src/rpc/client.js"
+import { rpcRequests } from "../../src/rpc/middleware/observability-live.js"
 import { expectNothingLeaked } from "../identity/harness.js"
 import { raw, TestServer } from "../support/server.js"
-import { rpcServer } from "./harness.js"
+import { rpcServer, uniqueEmail } from "./harness.js"
 
 const LIMIT = 64 * 1024
+/** Auth calls per client address per minute; only the rate-limit test makes any that count. */
+const AUTH_LIMIT = 4
 const bodies: Array<string> = []
 
 const request = (id: string, tag: string, payload: unknown, headers: unknown = []) =>
@@ -61,11 +65,16 @@ const openWebSocket = Effect.gen(function* () {
   }
 })
 
+const loginOutcomes = (tag: string) =>
+  Metric.value(Metric.tagged(Metric.tagged(rpcRequests, "rpc", "auth.login"), "outcome", tag)).pipe(
+    Effect.map((state) => state.count)
+  )
+
 const failureOf = (message: Received | undefined) =>
   (message as { exit?: { _tag: string; cause?: { _tag: string; error?: Record<string, unknown> } } } | undefined)?.exit
 
-describe("malformed RPC payloads", () => {
-  layer(rpcServer({ jsonBodyLimit: LIMIT }), { excludeTestServices: true })((it) => {
+describe("the RPC transport: malformed payloads, rate limits, request ids, metrics", () => {
+  layer(rpcServer({ jsonBodyLimit: LIMIT, authRateLimitPerIp: AUTH_LIMIT }), { excludeTestServices: true })((it) => {
     it.effect("over HTTP: each gets a typed answer and the server keeps serving", () =>
       Effect.gen(function* () {
         const garbage = yield* post("{this is not json\n")
@@ -142,6 +151,40 @@ describe("malformed RPC payloads", () => {
         const again = yield* openWebSocket
         yield* again.send(request("1", "auth.jwks", null))
         expect(yield* again.next).toMatchObject({ _tag: "Exit", requestId: "1", exit: { _tag: "Success" } })
+      })
+    )
+
+    it.scoped("shares the per-address auth limit with HTTP and counts each call by outcome", () =>
+      Effect.gen(function* () {
+        const { url } = yield* TestServer
+        const client = yield* makeClient({ url })
+        const refusedBefore = yield* loginOutcomes("TooManyRequests")
+        const attempt = client.auth.login({ email: uniqueEmail("limited"), password: Redacted.make("wrong password") })
+        for (let i = 0; i < AUTH_LIMIT; i++) expect((yield* Effect.flip(attempt))._tag).toBe("Unauthorized")
+        const limited = yield* Effect.flip(attempt)
+        expect(limited).toMatchObject({ _tag: "TooManyRequests", status: 429 })
+        expect(limited._tag === "TooManyRequests" && limited.retryAfter).toBeGreaterThan(0)
+
+        const overHttp = yield* raw(`${url}/auth/login`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ email: uniqueEmail("limited"), password: "wrong password" })
+        })
+        expect(overHttp.status).toBe(429)
+        expect((yield* loginOutcomes("TooManyRequests")) - refusedBefore).toBe(1)
+      })
+    )
+
+    it.effect("echoes the request id of an RPC POST like any other request", () =>
+      Effect.gen(function* () {
+        const { url } = yield* TestServer
+        const response = yield* raw(`${url}/rpc`, {
+          method: "POST",
+          headers: { "content-type": "application/ndjson", "x-request-id": "rpc-trace.42" },
+          body: JSON.stringify({ _tag: "Request", id: "1", tag: "auth.jwks", payload: null, headers: [] }) + "\n"
+        })
+        expect(response.status).toBe(200)
+        expect(response.headers.get("x-request-id")).toBe("rpc-trace.42")
       })
     )
 
