@@ -14,10 +14,12 @@ import {
   RpcSerialization
 } from "@effect/rpc"
 import { Cause, Context, Effect, Exit, Layer, ManagedRuntime, Schedule, type Scope, Stream } from "effect"
+import { RPC_HTTP_PATH, RPC_WEBSOCKET_PATH } from "./groups/endpoints.js"
 import { IdentityRpcs } from "./groups/identity.js"
 import { RpcAuthentication } from "./groups/middleware.js"
 import { ProjectsModuleRpcs } from "./groups/projects.js"
 
+export * from "./groups/endpoints.js"
 export * from "./groups/identity.js"
 export * from "./groups/middleware.js"
 export * from "./groups/projects.js"
@@ -66,11 +68,11 @@ const authorization = (token: ClientOptions["token"]) =>
 
 const protocol = (options: ClientOptions) =>
   options.transport === "http"
-    ? RpcClient.layerProtocolHttp({ url: endpoint(options.url, "/rpc", false) }).pipe(
+    ? RpcClient.layerProtocolHttp({ url: endpoint(options.url, RPC_HTTP_PATH, false) }).pipe(
         Layer.provide(FetchHttpClient.layer)
       )
     : RpcClient.layerProtocolSocket({ retryTransientErrors: true }).pipe(
-        Layer.provide(Socket.layerWebSocket(endpoint(options.url, "/rpc/ws", true))),
+        Layer.provide(Socket.layerWebSocket(endpoint(options.url, RPC_WEBSOCKET_PATH, true))),
         Layer.provide(NodeSocket.layerWebSocketConstructor)
       )
 

@@ -4,11 +4,9 @@ import { Effect, Layer, Option } from "effect"
 import { checkBodyLimit } from "../http/middleware/body-limit.js"
 import { problemResponse } from "../http/middleware/problems.js"
 import { AppConfig } from "../layers/config.js"
+import { RPC_HTTP_PATH, RPC_WEBSOCKET_PATH } from "./groups/endpoints.js"
 import { RpcObservabilityLive } from "./middleware/observability-live.js"
 import { checkedProtocol } from "./protocol.js"
-
-export const RPC_HTTP_PATH = "/rpc"
-export const RPC_WEBSOCKET_PATH = "/rpc/ws"
 
 /**
  * Which RPCs exist is decided at start-up by the enabled modules, so the group's static type is widened here,
