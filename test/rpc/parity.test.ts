@@ -1,6 +1,6 @@
 import { describe, expect, layer } from "@effect/vitest"
-import { Effect, Either, Redacted } from "effect"
-import { makePromiseClient } from "../../src/rpc/client.js"
+import { Effect, Either, Fiber, Queue, Redacted, Stream } from "effect"
+import { makeClient, makePromiseClient, projectEvents } from "../../src/rpc/client.js"
 import { ADMIN } from "../identity/harness.js"
 import { TestServer } from "../support/server.js"
 import { type Operations, operationsFor, rpcServer, type Tagged, type Transport, uniqueEmail } from "./harness.js"
@@ -141,6 +141,32 @@ describe("RPC parity with the HTTP API", () => {
         })
       )
     }
+
+    it.scoped("the live feed ends with Unauthorized when its session ends", () =>
+      Effect.gen(function* () {
+        const { url } = yield* TestServer
+        const session: { token?: string } = {}
+        const client = yield* makeClient({ url, token: () => session.token })
+        const auth = yield* client.auth.register({
+          email: uniqueEmail("feed"),
+          password: Redacted.make(PASSWORD),
+          name: "Fay"
+        })
+        session.token = auth.accessToken
+        const items = yield* Queue.unbounded<string>()
+        const feed = yield* projectEvents(client).pipe(
+          Stream.runForEach((item) => Queue.offer(items, item._tag)),
+          Effect.flip,
+          Effect.fork
+        )
+        expect(yield* Queue.take(items)).toBe("feed.subscribed")
+        yield* client.projects.create({ name: "Seen" })
+        expect(yield* Queue.take(items)).toBe("project.created")
+        yield* client.auth.logout({ refreshToken: auth.refreshToken })
+        const ended = yield* Fiber.join(feed).pipe(Effect.timeout("20 seconds"))
+        expect(ended).toMatchObject({ _tag: "Unauthorized", status: 401 })
+      })
+    )
 
     it.effect("the Promise client makes the same calls; a failure rejects with the tagged error itself", () =>
       Effect.gen(function* () {

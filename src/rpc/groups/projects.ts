@@ -1,6 +1,6 @@
 import { Rpc, RpcGroup } from "@effect/rpc"
 import { Schema } from "effect"
-import { Forbidden, NotFound, ValidationFailed } from "../../services/errors.js"
+import { Forbidden, NotFound, Unauthorized, ValidationFailed } from "../../services/errors.js"
 import { ProjectCreated, ProjectDeleted, ProjectUpdated } from "../../services/events/schema.js"
 import { FilePage, ListFilesParams, ProjectFile } from "../../services/projects/file-schema.js"
 import {
@@ -41,8 +41,11 @@ export class ProjectsRpcs extends RpcGroup.make(
     error: Schema.Union(Forbidden, NotFound)
   }),
   Rpc.make("projects.delete", { payload: ById, error: Schema.Union(Forbidden, NotFound) }),
-  /** Live: the caller's projects being created, changed and deleted, until the client stops reading. */
-  Rpc.make("projects.events", { success: ProjectFeedItem, stream: true })
+  /**
+   * Live: the caller's projects being created, changed and deleted, until the client stops reading; it fails
+   * with `Unauthorized` when the caller's session ends (logout, revocation, password change).
+   */
+  Rpc.make("projects.events", { success: ProjectFeedItem, error: Unauthorized, stream: true })
 )
   .middleware(RpcAuthentication)
   .middleware(RpcObservability) {}

@@ -1,10 +1,13 @@
 import { Chunk, Effect, Layer, Option, Stream } from "effect"
+import { Unauthorized } from "../../services/errors.js"
 import { LiveEvents } from "../../services/events/live-events.js"
 import type { DomainEvent } from "../../services/events/schema.js"
 import { CurrentUser } from "../../services/identity/current-user.js"
 import { Files } from "../../services/projects/files.js"
 import { Projects } from "../../services/projects/projects.js"
 import { FeedSubscribed, FilesRpcs, type ProjectFeedItem, ProjectsRpcs } from "../groups/projects.js"
+
+const sessionEnded = new Unauthorized({ detail: "The session of this feed has ended" })
 
 const ofOwner =
   (userId: string) =>
@@ -39,7 +42,15 @@ const ProjectsHandlers = ProjectsRpcs.toLayer(
           Effect.gen(function* () {
             const actor = yield* CurrentUser
             const events = yield* live.subscribe
-            return Stream.concat(Stream.make(new FeedSubscribed()), Stream.filter(events, ofOwner(actor.userId)))
+            const own = events.pipe(
+              Stream.mapEffect((event) =>
+                event._tag === "session.revoked" && event.payload.sessionId === actor.sessionId
+                  ? Effect.fail(sessionEnded)
+                  : Effect.succeed(event)
+              ),
+              Stream.filter(ofOwner(actor.userId))
+            )
+            return Stream.concat(Stream.make(new FeedSubscribed()), own)
           })
         )
     })
