@@ -11,7 +11,6 @@ import type { RateLimiter } from "../layers/rate-limiter.js"
 import type { Storage } from "../layers/storage.js"
 import type { TokenSigner } from "../layers/token-signer.js"
 import type { Events } from "../services/events/events.js"
-import type { LiveEvents } from "../services/events/live-events.js"
 import type { RegisteredConsumers } from "../services/events/registered-consumers.js"
 
 /** What every module may ask for: the infrastructure that `src/layers/index.ts` provides. */
@@ -28,7 +27,6 @@ export type Platform =
   | Cipher
   | TokenSigner
   | Events
-  | LiveEvents
   | RegisteredConsumers
 
 /** A module's typed RPC operations: the group clients are generated from, and its handlers. */

@@ -11,7 +11,10 @@ import {
   Redacted,
   Ref,
   Schedule,
-  type Scope
+  type Scope,
+  Stream,
+  Chunk,
+  Option
 } from "effect"
 import { type DeliveredMessage, Queue, type QueueShape } from "../../src/layers/queue.js"
 import { makeQueueAmqp } from "../../src/layers/queue/amqp.js"
@@ -32,7 +35,8 @@ const consumers = {
   poison: 3,
   latecomer: 5,
   survivor: 5,
-  backlog: 5
+  backlog: 5,
+  live: 5
 } as const
 
 const within = <A, E, R>(effect: Effect.Effect<A, E, R>, what: string) =>
@@ -97,6 +101,28 @@ for (const implementation of implementations) {
           yield* Effect.sleep("200 millis")
           assert.strictEqual(yield* Mailbox.size(projects), 0)
           assert.strictEqual(yield* Mailbox.size(users), 0)
+        })
+      )
+
+      it.scoped("gives each subscription its own copy of every matching message, beside the consumers", () =>
+        Effect.gen(function* () {
+          const queue = yield* Queue
+          const first = yield* queue.subscribe(["live.*"], 16)
+          const second = yield* queue.subscribe(["live.#"], 16)
+          const consumer = yield* collect(queue, "live", ["live.*"])
+          yield* queue.publish({ id: "l-1", routingKey: "live.created", body: '{"n":1}' })
+          yield* queue.publish({ id: "l-2", routingKey: "other.created", body: "{}" })
+          yield* queue.publish({ id: "l-3", routingKey: "live.deep.key", body: "{}" })
+          const ids = (stream: typeof first, n: number) =>
+            within(
+              Effect.map(Stream.runCollect(Stream.take(stream, n)), (chunk) => Chunk.toArray(chunk).map((m) => m.id)),
+              "subscribed messages"
+            )
+          assert.deepStrictEqual(yield* ids(first, 1), ["l-1"])
+          assert.deepStrictEqual(yield* ids(second, 2), ["l-1", "l-3"])
+          assert.strictEqual((yield* take(consumer)).body, '{"n":1}')
+          // `live.*` is one word after `live.`: l-3 never reaches the first subscription.
+          assert.isTrue(Option.isNone(yield* Effect.timeoutOption(Stream.runHead(first), "300 millis")))
         })
       )
 

@@ -9,7 +9,7 @@ import { Projects } from "../../services/projects/projects.js"
 import { defineModule } from "../module.js"
 import { ProjectsModuleRpcs } from "../../rpc/groups/projects.js"
 import { ProjectsRpcHandlers } from "../../rpc/handlers/projects.js"
-import { LiveFeedConsumer } from "../../services/projects/live-feed.js"
+import { LiveFeedLive } from "../../services/projects/live-feed.js"
 import { Authenticated, RpcAuthenticated } from "./identity.js"
 
 const ProjectsServices = Files.layer.pipe(Layer.provideMerge(Projects.layer))
@@ -25,8 +25,11 @@ export const ProjectsModule = defineModule({
   ),
   rpc: {
     group: ProjectsModuleRpcs,
-    handlers: Layer.merge(ProjectsRpcHandlers.pipe(Layer.provide(ProjectsServices)), RpcAuthenticated)
+    handlers: Layer.merge(
+      ProjectsRpcHandlers.pipe(Layer.provide(LiveFeedLive), Layer.provide(ProjectsServices)),
+      RpcAuthenticated
+    )
   },
-  consumers: [LiveFeedConsumer],
+  consumers: [],
   workers: AbandonedUploadsSweeper.pipe(Layer.provide(ProjectsServices))
 })

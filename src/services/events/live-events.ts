@@ -12,8 +12,8 @@ export interface LiveEventsShape {
 }
 
 /**
- * In-process fan-out of events to live subscribers (the RPC feed). Events reach it through a queue consumer
- * (`live-feed`), so only committed events are published, from the in-process or the AMQP queue alike.
+ * In-process fan-out of events to live subscribers (the RPC feed). Events reach it from the process's own
+ * subscription to the queue, so only committed events are published, from the in-process or the AMQP queue alike.
  */
 export class LiveEvents extends Context.Tag("app/LiveEvents")<LiveEvents, LiveEventsShape>() {
   static readonly layer = Layer.scoped(
