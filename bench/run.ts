@@ -10,9 +10,10 @@ import { events } from "./events.js"
 import { identity } from "./identity.js"
 import { operations, startup } from "./operations.js"
 import { projects } from "./projects.js"
+import { rpc } from "./rpc.js"
 import { backendLabel } from "./support.js"
 
-const scenarios: Record<string, () => Promise<void>> = { startup, operations, identity, events, projects }
+const scenarios: Record<string, () => Promise<void>> = { startup, operations, identity, events, projects, rpc }
 
 const chosen = process.argv.slice(2).filter((name) => name !== "--")
 const unknown = chosen.filter((name) => !(name in scenarios))

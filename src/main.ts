@@ -10,6 +10,7 @@ import { TracingLive } from "./layers/telemetry/tracing.js"
 import { coreMigrations } from "./layers/migrations/core.js"
 import { makeMigrationsLive } from "./layers/migrations/index.js"
 import type { Platform, PluginInfo } from "./plugins/module.js"
+import { makeRpcLive } from "./rpc/server.js"
 import { RegisteredConsumers } from "./services/events/registered-consumers.js"
 import { ServicesLive } from "./services/index.js"
 import { consumersLive, enabledModules, migrationsOf, pluginMigrations } from "./plugins/registry.js"
@@ -34,7 +35,14 @@ const Roles = Layer.unwrapEffect(
       (all, m) => Layer.merge(all, m.http),
       Layer.empty
     )
-    const http = makeHttpLive(foldApi(modules.flatMap((m) => m.groups)), handlers)
+    const rpc = makeRpcLive(
+      modules.flatMap((m) => (m.rpc === undefined ? [] : [m.rpc.group])),
+      modules.reduce<Layer.Layer<never, never, Platform>>(
+        (all, m) => (m.rpc === undefined ? all : Layer.merge(all, m.rpc.handlers)),
+        Layer.empty
+      )
+    )
+    const http = makeHttpLive(foldApi(modules.flatMap((m) => m.groups)), handlers, rpc)
     const workers = consumersLive(modules)
     const roles = mode === "server" ? http : mode === "worker" ? workers : Layer.merge(http, workers)
     const consumers = Layer.succeed(

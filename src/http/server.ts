@@ -77,8 +77,14 @@ const NodeServerLive = Layer.unwrapEffect(
   })
 )
 
-export const makeHttpLive = <E, R>(api: PlinthApi, handlers: Layer.Layer<never, E, R>) =>
+/** `routes` adds further routes to the API's router (the RPC server); they share its middleware. */
+export const makeHttpLive = <E, R, E2 = never, R2 = never>(
+  api: PlinthApi,
+  handlers: Layer.Layer<never, E, R>,
+  routes: Layer.Layer<never, E2, R2> = Layer.empty
+) =>
   HttpApiBuilder.serve(requestContext).pipe(
+    Layer.provide(routes),
     Layer.provide(HttpApiScalar.layer({ path: "/docs" })),
     Layer.provide(HttpApiBuilder.middlewareOpenApi({ path: "/openapi.json" })),
     Layer.provide(problemsMiddleware(api)),

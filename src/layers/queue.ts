@@ -1,4 +1,4 @@
-import { Context, Data, type Duration, type Effect, type Scope } from "effect"
+import { Context, Data, type Duration, type Effect, type Scope, type Stream } from "effect"
 
 /** A message as it travels: the body is the JSON text of one event, `id` makes consumers idempotent. */
 export interface OutgoingMessage {
@@ -45,6 +45,16 @@ export interface QueueShape {
   readonly publish: (message: OutgoingMessage) => Effect.Effect<void, QueueUnavailable>
   /** Declares the consumer's queue and bindings and delivers to it until the scope closes, surviving reconnects. */
   readonly consume: <R>(spec: ConsumerSpec<R>) => Effect.Effect<void, QueueUnavailable, R | Scope.Scope>
+  /**
+   * Every message published from now on whose routing key matches, until the scope closes: a subscription of this
+   * process alone (each instance gets every message), with no acknowledgements, retries or dead letters. For live
+   * notifications; what is published while the broker is unreachable, or while the reader lags more than
+   * `backlog` messages behind, is missed.
+   */
+  readonly subscribe: (
+    routingKeys: ReadonlyArray<string>,
+    backlog: number
+  ) => Effect.Effect<Stream.Stream<DeliveredMessage>, never, Scope.Scope>
   readonly deadLetters: (consumer: string) => Effect.Effect<ReadonlyArray<DeadLetter>, QueueUnavailable>
   /** Moves one dead letter back to its consumer with a fresh attempt count; false when no such message. */
   readonly replay: (consumer: string, messageId: string) => Effect.Effect<boolean, QueueUnavailable>

@@ -1,4 +1,5 @@
 import type { HttpApiGroup } from "@effect/platform"
+import type { RpcGroup } from "@effect/rpc"
 import { Config, type ConfigError, Effect, type Layer } from "effect"
 import type { Cache } from "../layers/cache.js"
 import type { Cipher } from "../layers/cipher.js"
@@ -31,11 +32,21 @@ export type Platform =
   | Events
   | RegisteredConsumers
 
+/** A module's typed RPC operations: the group clients are generated from, and its handlers. */
+export interface RpcContribution {
+  readonly group: RpcGroup.Any & { readonly requests: ReadonlyMap<string, unknown> }
+  /**
+   * The handlers of every RPC in `group`, built with the module's own services, merged with the
+   * implementations of the middleware its RPCs require (`RpcAuthentication`); the server adds the rest.
+   */
+  readonly handlers: Layer.Layer<never, never, Platform>
+}
+
 export type Migration = Effect.Effect<void, unknown, SqlClient.SqlClient>
 
 /**
  * A module bundles what a domain contributes. Core modules and plugins share this contract; `main.ts`
- * folds the enabled ones into one HttpApi, one migration list and one set of consumers.
+ * folds the enabled ones into one HttpApi, one RPC server, one migration list and one set of consumers.
  */
 export interface Module {
   /** Unique, lower-case; the name `PLUGINS` uses for a plugin. */
@@ -45,6 +56,8 @@ export interface Module {
   readonly groups: ReadonlyArray<HttpApiGroup.HttpApiGroup.Any>
   /** The handlers of `groups` with the module's own services already provided to them. */
   readonly http: Layer.Layer<never, never, Platform>
+  /** Served at `/rpc` (HTTP) and `/rpc/ws` (WebSocket) beside the HTTP API; optional. */
+  readonly rpc?: RpcContribution
   /** Run in `worker` and `all` modes. */
   readonly consumers: ReadonlyArray<ConsumerSpec<Platform>>
   /** Background work (the outbox relay, retention jobs), run in `worker` and `all` modes after the consumers subscribe. */

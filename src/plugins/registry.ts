@@ -93,6 +93,14 @@ const clashes = (modules: ReadonlyArray<Module>): ReadonlyArray<string> => {
       }
     }
   }
+  const rpcOwners = new Map<string, string>()
+  for (const module of modules) {
+    for (const tag of module.rpc?.group.requests.keys() ?? []) {
+      const owner = rpcOwners.get(tag)
+      if (owner === undefined) rpcOwners.set(tag, module.name)
+      else problems.push(`PLUGINS: ${module.name} and ${owner} both define the RPC "${tag}"`)
+    }
+  }
   return problems
 }
 

@@ -1,4 +1,5 @@
 import { HttpApiEndpoint, HttpApiGroup } from "@effect/platform"
+import { Rpc, RpcGroup } from "@effect/rpc"
 import { describe, expect, it } from "@effect/vitest"
 import { Config, ConfigProvider, Effect, Layer } from "effect"
 import { coreMigrations } from "../../src/layers/migrations/core.js"
@@ -59,6 +60,27 @@ describe("Module registry", () => {
       expect(paths.message).toContain("c and a both claim GET /a/ping")
       const core = yield* Effect.flip(enabledModules(["d"], registry))
       expect(core.message).toContain("d and projects both claim GET /projects/:projectId")
+    })
+  )
+
+  it.effect("refuses two plugins that define the same RPC", () =>
+    Effect.gen(function* () {
+      const withRpc = (name: string) =>
+        definePlugin({
+          name,
+          version: "0.0.1",
+          config: Config.succeed(undefined),
+          make: () => ({
+            migrations: {},
+            groups: [],
+            http: Layer.empty,
+            rpc: { group: RpcGroup.make(Rpc.make("same.rpc")), handlers: Layer.empty },
+            consumers: [],
+            userData: keeps
+          })
+        })
+      const error = yield* Effect.flip(enabledModules(["a", "b"], { a: withRpc("a"), b: withRpc("b") }))
+      expect(error.message).toContain('b and a both define the RPC "same.rpc"')
     })
   )
 

@@ -12,14 +12,19 @@ const isJsonLike = (contentType: string) =>
 export const checkJsonBodyLimit = (
   request: HttpServerRequest.HttpServerRequest,
   limit: number
+): Option.Option<LengthRequired | PayloadTooLarge> =>
+  isJsonLike(request.headers["content-type"] ?? "") ? checkBodyLimit(request, limit) : Option.none()
+
+/** The same rule for any body read whole: its declared length must be within `limit`. */
+export const checkBodyLimit = (
+  request: HttpServerRequest.HttpServerRequest,
+  limit: number
 ): Option.Option<LengthRequired | PayloadTooLarge> => {
-  const contentType = request.headers["content-type"] ?? ""
-  if (!isJsonLike(contentType)) return Option.none()
   const declared = request.headers["content-length"]
   if (declared === undefined) {
     return request.headers["transfer-encoding"] === undefined
       ? Option.none()
-      : Option.some(new LengthRequired({ detail: "A JSON body must declare its Content-Length" }))
+      : Option.some(new LengthRequired({ detail: "The body must declare its Content-Length" }))
   }
   const length = Number(declared)
   if (!Number.isSafeInteger(length) || length < 0) {

@@ -48,7 +48,8 @@ export const problemResponse = (problem: ProblemLike, instance?: string) => {
   })
 }
 
-const isBackendDown = (error: unknown): boolean =>
+/** A backing service (database, queue, storage) that could not be reached: a 503, never a 500. */
+export const isBackendDown = (error: unknown): boolean =>
   error instanceof QueueUnavailable || error instanceof StorageUnavailable || isConnectionFailure(error)
 
 /**

@@ -7,10 +7,9 @@ import { recordRequest } from "../../layers/telemetry.js"
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
 
-const requestIdOf = (request: HttpServerRequest.HttpServerRequest) => {
-  const given = request.headers["x-request-id"]
-  return given !== undefined && REQUEST_ID.test(given) ? given : randomUUID()
-}
+/** The id a client sent, when it is sane enough to echo and log; a fresh one otherwise. */
+export const requestIdFrom = (given: string | undefined) =>
+  given !== undefined && REQUEST_ID.test(given) ? given : randomUUID()
 
 /**
  * Gives every request an id (echoed when the client sent a sane one), puts it on the response and on every
@@ -19,7 +18,7 @@ const requestIdOf = (request: HttpServerRequest.HttpServerRequest) => {
 export const requestContext = <E, R>(app: HttpApp.Default<E, R>) =>
   Effect.gen(function* () {
     const request = yield* HttpServerRequest.HttpServerRequest
-    const requestId = requestIdOf(request)
+    const requestId = requestIdFrom(request.headers["x-request-id"])
     const { ip } = yield* clientInfo
     const started = yield* Clock.currentTimeNanos
     yield* HttpApp.appendPreResponseHandler((_, response) =>

@@ -1,5 +1,19 @@
 import { type Channel, type ChannelModel, type ConfirmChannel, connect, type Message, type Options } from "amqplib"
-import { Cause, Clock, Deferred, Duration, Effect, FiberSet, Layer, Predicate, Redacted, Ref, Schedule } from "effect"
+import {
+  Cause,
+  Clock,
+  Deferred,
+  Duration,
+  Effect,
+  FiberSet,
+  Layer,
+  Predicate,
+  Queue as Mailbox,
+  Redacted,
+  Ref,
+  Schedule,
+  Stream
+} from "effect"
 import {
   type ConsumerSpec,
   type DeadLetter,
@@ -456,6 +470,72 @@ export const makeQueueAmqp = (url: Redacted.Redacted, options?: { readonly excha
         )
       })
 
+      /**
+       * An exclusive, auto-deleted queue of this connection, bound to the exchange: the broker gives every such
+       * queue its own copy, and drops it with the connection. A new connection declares a new one.
+       */
+      const subscribe = (routingKeys: ReadonlyArray<string>, backlog: number) =>
+        Effect.gen(function* () {
+          const inbox = yield* Effect.acquireRelease(Mailbox.sliding<DeliveredMessage>(backlog), Mailbox.shutdown)
+          let current: Channel | undefined
+          let stopping = false
+          const attach = (connection: ChannelModel) =>
+            Effect.flatMap(openChannel(connection), (channel) =>
+              Effect.gen(function* () {
+                yield* call("cannot declare the exchange", () =>
+                  channel.assertExchange(exchange, "topic", { durable: true })
+                )
+                const { queue } = yield* call("cannot declare a subscription queue", () =>
+                  channel.assertQueue("", { exclusive: true, autoDelete: true })
+                )
+                for (const routingKey of routingKeys) {
+                  yield* call("cannot bind a subscription queue", () => channel.bindQueue(queue, exchange, routingKey))
+                }
+                yield* call("cannot start a subscription", () =>
+                  channel.consume(
+                    queue,
+                    (message) => {
+                      if (message !== null && !stopping) inbox.unsafeOffer(decode(message))
+                    },
+                    { noAck: true }
+                  )
+                )
+                channel.on("close", () => {
+                  if (!stopping) reconnectOnLoss(connection)()
+                })
+                current = channel
+              }).pipe(Effect.tapError(() => closeQuietly(channel)))
+            )
+          const subscriber: Subscriber = { attach }
+          yield* Effect.acquireRelease(
+            topology.withPermits(1)(
+              Effect.gen(function* () {
+                subscribers.add(subscriber)
+                const state = yield* Ref.get(link)
+                if (state._tag !== "Up") return
+                // A subscription that cannot attach to this connection gets the next one, as a lost channel does.
+                yield* attach(state.connection).pipe(
+                  Effect.catchAll((error) =>
+                    Effect.zipRight(
+                      Effect.logWarning("Queue: cannot subscribe; reconnecting", error.reason),
+                      Effect.sync(reconnectOnLoss(state.connection))
+                    )
+                  )
+                )
+              })
+            ),
+            () =>
+              topology.withPermits(1)(
+                Effect.suspend(() => {
+                  stopping = true
+                  subscribers.delete(subscriber)
+                  return current === undefined ? Effect.void : closeQuietly(current)
+                })
+              )
+          )
+          return Stream.fromQueue(inbox)
+        })
+
       const deadLetters = Effect.fn("Queue.deadLetters")(function* (consumer: string) {
         const deadQueue = deadQueueOf(consumer)
         // Unacknowledged gets hide each message from other readers until the channel closes and returns them all.
@@ -514,6 +594,6 @@ export const makeQueueAmqp = (url: Redacted.Redacted, options?: { readonly excha
 
       const ping = Effect.asVoid(connected).pipe(Effect.withSpan("Queue.ping"))
 
-      return Queue.of({ publish, consume, deadLetters, replay, depth, ping })
+      return Queue.of({ publish, consume, subscribe, deadLetters, replay, depth, ping })
     })
   )

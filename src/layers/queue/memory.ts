@@ -1,4 +1,4 @@
-import { Cause, Clock, Duration, Effect, FiberSet, Layer, Queue as Mailbox } from "effect"
+import { Cause, Clock, Duration, Effect, FiberSet, Layer, Queue as Mailbox, Stream } from "effect"
 import { type ConsumerSpec, type DeadLetter, type DeliveredMessage, type OutgoingMessage, Queue } from "../queue.js"
 import { continueTrace, withTraceparent } from "../telemetry.js"
 
@@ -8,6 +8,11 @@ const prefetch = 16
 interface Envelope {
   readonly message: Omit<DeliveredMessage, "attempt">
   readonly attempt: number
+}
+
+interface Subscription {
+  readonly patterns: ReadonlyArray<ReadonlyArray<string>>
+  readonly inbox: Mailbox.Queue<DeliveredMessage>
 }
 
 interface ConsumerQueue {
@@ -30,6 +35,7 @@ export const QueueMemory: Layer.Layer<Queue> = Layer.scoped(
   Queue,
   Effect.gen(function* () {
     const queues = new Map<string, ConsumerQueue>()
+    const subscriptions = new Set<Subscription>()
     const retryTimers = yield* FiberSet.make()
 
     const declare = (name: string, routingKeys: ReadonlyArray<string>) =>
@@ -55,7 +61,29 @@ export const QueueMemory: Layer.Layer<Queue> = Layer.scoped(
         Array.from(queue.bindings.values()).some((pattern) => topicMatches(pattern, words))
       )
       yield* Effect.forEach(targets, (queue) => Mailbox.offer(queue.pending, envelope), { discard: true })
+      for (const subscription of subscriptions) {
+        if (subscription.patterns.some((pattern) => topicMatches(pattern, words))) {
+          yield* Mailbox.offer(subscription.inbox, { ...envelope.message, attempt: 1 })
+        }
+      }
     })
+
+    const subscribe = (routingKeys: ReadonlyArray<string>, backlog: number) =>
+      Effect.map(
+        Effect.acquireRelease(
+          Effect.map(Mailbox.sliding<DeliveredMessage>(backlog), (inbox) => {
+            const subscription = { patterns: routingKeys.map((key) => key.split(".")), inbox }
+            subscriptions.add(subscription)
+            return subscription
+          }),
+          (subscription) =>
+            Effect.zipRight(
+              Effect.sync(() => subscriptions.delete(subscription)),
+              Mailbox.shutdown(subscription.inbox)
+            )
+        ),
+        (subscription) => Stream.fromQueue(subscription.inbox)
+      )
 
     const consume = Effect.fn("Queue.consume")(function* <R>(spec: ConsumerSpec<R>) {
       const queue = yield* declare(spec.name, spec.routingKeys)
@@ -139,6 +167,6 @@ export const QueueMemory: Layer.Layer<Queue> = Layer.scoped(
       return queue === undefined ? Effect.succeed(0) : Effect.map(Mailbox.size(queue.pending), (n) => Math.max(0, n))
     }
 
-    return Queue.of({ publish, consume, deadLetters, replay, depth, ping: Effect.void })
+    return Queue.of({ publish, consume, subscribe, deadLetters, replay, depth, ping: Effect.void })
   })
 )

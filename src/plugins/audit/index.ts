@@ -1,6 +1,6 @@
 import { Config, Duration, Layer } from "effect"
 import { eventConsumer } from "../../services/events/consumer.js"
-import { DomainEvent } from "../../services/events/catalog.js"
+import { DomainEvent } from "../../services/events/schema.js"
 import { Authenticated } from "../core/identity.js"
 import { definePlugin } from "../module.js"
 import { AuditGroup } from "./group.js"

@@ -8,6 +8,9 @@ import { AccountDeletion } from "../../services/identity/deletion.js"
 import { identityMigrations } from "../../services/identity/migrations.js"
 import { Profiles } from "../../services/identity/profiles.js"
 import { IdentityStore } from "../../services/identity/store.js"
+import { IdentityRpcs } from "../../rpc/groups/identity.js"
+import { IdentityRpcHandlers } from "../../rpc/handlers/identity.js"
+import { RpcAuthenticationLive } from "../../rpc/middleware/auth-live.js"
 import { defineModule } from "../module.js"
 
 /** Shared with the modules whose endpoints need authentication; built once however many use it. */
@@ -24,8 +27,15 @@ export const IdentityModule = defineModule({
   migrations: identityMigrations,
   groups: [AuthGroup, SessionsGroup, UsersGroup, AdminGroup],
   http: IdentityHandlers.pipe(Layer.provide(IdentityServices)),
+  rpc: {
+    group: IdentityRpcs,
+    handlers: Layer.merge(IdentityRpcHandlers, RpcAuthenticationLive).pipe(Layer.provide(IdentityServices))
+  },
   consumers: []
 })
 
 /** The bearer-token middleware, for other modules' authenticated groups. */
 export const Authenticated = AuthenticationLive.pipe(Layer.provide(IdentityServices))
+
+/** The same for other modules' authenticated RPCs; merged into their RPC handlers. */
+export const RpcAuthenticated = RpcAuthenticationLive.pipe(Layer.provide(IdentityServices))

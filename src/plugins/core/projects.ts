@@ -7,7 +7,10 @@ import { AbandonedUploadsSweeper, Files } from "../../services/projects/files.js
 import { projectsMigrations } from "../../services/projects/migrations.js"
 import { Projects } from "../../services/projects/projects.js"
 import { defineModule } from "../module.js"
-import { Authenticated } from "./identity.js"
+import { ProjectsModuleRpcs } from "../../rpc/groups/projects.js"
+import { ProjectsRpcHandlers } from "../../rpc/handlers/projects.js"
+import { LiveFeedLive } from "../../services/projects/live-feed.js"
+import { Authenticated, RpcAuthenticated } from "./identity.js"
 
 const ProjectsServices = Files.layer.pipe(Layer.provideMerge(Projects.layer))
 
@@ -20,6 +23,13 @@ export const ProjectsModule = defineModule({
     Layer.provide(ProjectsServices),
     Layer.provide(Authenticated)
   ),
+  rpc: {
+    group: ProjectsModuleRpcs,
+    handlers: Layer.merge(
+      ProjectsRpcHandlers.pipe(Layer.provide(LiveFeedLive), Layer.provide(ProjectsServices)),
+      RpcAuthenticated
+    )
+  },
   consumers: [],
   workers: AbandonedUploadsSweeper.pipe(Layer.provide(ProjectsServices))
 })

@@ -1,7 +1,7 @@
 import { Cause, Data, type Duration, Effect, Either, Metric, ParseResult, Schema } from "effect"
 import { SqlClient } from "../../layers/database.js"
 import type { ConsumerSpec, DeliveredMessage } from "../../layers/queue.js"
-import { DomainEvent, type EventType } from "./catalog.js"
+import { DomainEvent, type EventType } from "./schema.js"
 import { eventsConsumed, eventsDeadLettered, eventsRetried } from "./metrics.js"
 
 /** A delivery the consumer will not handle as it is: it does not decode, or its type or version is unknown here. */

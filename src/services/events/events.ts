@@ -2,7 +2,7 @@ import { SqlClient } from "@effect/sql"
 import { Context, DateTime, Effect, FiberRef, Layer, Option, Schema } from "effect"
 import { randomBytes } from "node:crypto"
 import { currentTraceparent } from "../../layers/telemetry.js"
-import { DomainEvent } from "./catalog.js"
+import { DomainEvent } from "./schema.js"
 import { currentOrigin } from "./origin.js"
 
 /** The fields every event gets from `Events.record`: id, time and version. */
