@@ -1,12 +1,17 @@
 import { HttpApi, HttpApiBuilder, HttpApiScalar, HttpServer, HttpServerRequest } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
 import { Effect, Layer, Option } from "effect"
+import { readFile } from "node:fs/promises"
 import { createServer, type Server } from "node:http"
-import { AppConfig } from "../layers/config.js"
+import { createServer as createTlsServer } from "node:https"
+import { AppConfig, type AppSettings, ConfigInvalid, type TlsFiles } from "../layers/config.js"
+import { Draining } from "../services/operations/draining.js"
 import { apiLayer, type PlinthApi } from "./api.js"
 import { checkContentType, checkJsonBodyLimit } from "./middleware/body-limit.js"
+import { corsFor } from "./middleware/cors.js"
 import { problemResponse, withProblems } from "./middleware/problems.js"
 import { requestContext } from "./middleware/request-context.js"
+import { securityHeaders } from "./middleware/security-headers.js"
 
 /**
  * The routes whose body is raw bytes in the file's own content type (uploads). Their handlers stream and bound
@@ -70,19 +75,92 @@ const boundedShutdown = (server: Server) =>
     )
   )
 
-const NodeServerLive = Layer.unwrapEffect(
-  Effect.map(AppConfig, ({ port, host }) => {
-    const server = createServer()
-    return boundedShutdown(server).pipe(Layer.provideMerge(NodeHttpServer.layer(() => server, { port, host })))
+/**
+ * The first step of shutdown, before the server stops listening: readiness fails and responses close their
+ * connections, for SHUTDOWN_DRAIN_SECONDS, so that load balancers notice and send new requests elsewhere.
+ */
+const drainFirst = Layer.scopedDiscard(
+  Effect.gen(function* () {
+    const { shutdownDrainSeconds } = yield* AppConfig
+    const draining = yield* Draining
+    yield* Effect.addFinalizer(() =>
+      Effect.gen(function* () {
+        yield* draining.begin
+        if (shutdownDrainSeconds === 0) return
+        yield* Effect.logInfo(`Shutting down: draining for ${shutdownDrainSeconds}s before closing the listener`)
+        yield* Effect.sleep(`${shutdownDrainSeconds} seconds`)
+      })
+    )
   })
 )
 
+const readTlsFiles = (files: TlsFiles) =>
+  Effect.tryPromise({
+    try: () => Promise.all([readFile(files.certFile), readFile(files.keyFile)]),
+    catch: (cause) =>
+      new ConfigInvalid({
+        problems: [`TLS_CERT_FILE, TLS_KEY_FILE: cannot read the certificate or key (${String(cause)})`]
+      })
+  })
+
+/**
+ * Plain HTTP, or HTTPS with TLS 1.3 only when a certificate is configured. The timeouts bound slow clients:
+ * headers must arrive within HTTP_HEADERS_TIMEOUT_MS and the whole request within HTTP_REQUEST_TIMEOUT_MS;
+ * Node checks them every second rather than its default 30.
+ */
+const createNodeServer = (settings: AppSettings) =>
+  Effect.map(
+    Option.match(settings.tls, { onNone: () => Effect.succeed(undefined), onSome: readTlsFiles }),
+    (tls): Server => {
+      const options = {
+        headersTimeout: settings.httpLimits.headersTimeoutMillis,
+        requestTimeout: settings.httpLimits.requestTimeoutMillis,
+        maxHeaderSize: settings.httpLimits.maxHeaderBytes,
+        connectionsCheckingInterval: 1000
+      }
+      if (tls === undefined) return createServer(options)
+      const [cert, key] = tls
+      return createTlsServer({ ...options, cert, key, minVersion: "TLSv1.3" })
+    }
+  )
+
+const NodeServerLive = Layer.unwrapEffect(
+  Effect.gen(function* () {
+    const settings = yield* AppConfig
+    const server = yield* createNodeServer(settings)
+    return boundedShutdown(server).pipe(
+      Layer.provideMerge(NodeHttpServer.layer(() => server, { port: settings.port, host: settings.host }))
+    )
+  })
+)
+
+/** Outermost to innermost: request id and log line, security headers, CORS. */
+const serveWithEdge = Layer.unwrapEffect(
+  Effect.gen(function* () {
+    const settings = yield* AppConfig
+    const draining = yield* Draining
+    const headers = securityHeaders({
+      tls: Option.isSome(settings.tls),
+      trustProxy: settings.trustProxy,
+      draining: draining.active
+    })
+    const cors = corsFor(settings.corsOrigins)
+    return HttpApiBuilder.serve((app) => requestContext(headers(cors(app))))
+  })
+)
+
+/** Built after the server, so that on shutdown the drain runs before the server lets go of its listener. */
 export const makeHttpLive = <E, R>(api: PlinthApi, handlers: Layer.Layer<never, E, R>) =>
-  HttpApiBuilder.serve(requestContext).pipe(
-    Layer.provide(HttpApiScalar.layer({ path: "/docs" })),
-    Layer.provide(HttpApiBuilder.middlewareOpenApi({ path: "/openapi.json" })),
-    Layer.provide(problemsMiddleware(api)),
-    Layer.provide(apiLayer(api, handlers)),
-    HttpServer.withLogAddress,
-    Layer.provide(NodeServerLive)
+  drainFirst.pipe(
+    Layer.provide(
+      serveWithEdge.pipe(
+        // The page's fonts come from its own styles, not from Scalar's font CDN, which the policy would block.
+        Layer.provide(HttpApiScalar.layer({ path: "/docs", scalar: { withDefaultFonts: false } })),
+        Layer.provide(HttpApiBuilder.middlewareOpenApi({ path: "/openapi.json" })),
+        Layer.provide(problemsMiddleware(api)),
+        Layer.provide(apiLayer(api, handlers)),
+        HttpServer.withLogAddress,
+        Layer.provide(NodeServerLive)
+      )
+    )
   )

@@ -11,6 +11,7 @@ import type { Storage } from "../layers/storage.js"
 import type { TokenSigner } from "../layers/token-signer.js"
 import type { Events } from "../services/events/events.js"
 import type { RegisteredConsumers } from "../services/events/registered-consumers.js"
+import type { Draining } from "../services/operations/draining.js"
 
 /** What every module may ask for: the infrastructure that `src/layers/index.ts` provides. */
 export type Platform =
@@ -27,6 +28,7 @@ export type Platform =
   | TokenSigner
   | Events
   | RegisteredConsumers
+  | Draining
 
 export type Migration = Effect.Effect<void, unknown, SqlClient.SqlClient>
 
