@@ -67,12 +67,13 @@ const connect = (connection: RedisConnection, keyPrefix: string | undefined): Re
       ...(access.tls === undefined ? {} : { enableTLSForSentinelMode: true, sentinelTLS: {} })
     })
   }
-  const { retryStrategy, ...nodeOptions } = commandOptions
+  // Commands fail fast at the cluster; its node connections queue, or the cluster could not load its slot map.
+  const { retryStrategy, enableOfflineQueue, ...nodeOptions } = commandOptions
   return new Cluster(
     topology.nodes.map(({ host, port }) => ({ host, port })),
     {
       ...prefix,
-      enableOfflineQueue: false,
+      enableOfflineQueue,
       clusterRetryStrategy: retryStrategy,
       // Cluster has database 0 only.
       redisOptions: { ...nodeOptions, ...access, db: 0 }
