@@ -33,7 +33,8 @@ const header = (headers: Headers, name: string) => headers.get(name) ?? undefine
 
 describe("Hardened HTTP", () => {
   layer(TestServer.layer({ corsOrigins: [APP, "http://localhost:5173"], trustProxy: true, httpLimits: limits }), {
-    timeout: "60 seconds"
+    timeout: "60 seconds",
+    excludeTestServices: true
   })((it) => {
     it.effect("sets the security headers on successes, problems and unknown routes, without HSTS on plain HTTP", () =>
       Effect.gen(function* () {
@@ -114,7 +115,7 @@ describe("Hardened HTTP", () => {
       })
     )
 
-    it.live("refuses oversized headers with 431 and cuts clients that send headers or bodies too slowly", () =>
+    it.effect("refuses oversized headers with 431 and cuts clients that send headers or bodies too slowly", () =>
       Effect.gen(function* () {
         const { settings } = yield* TestServer
         const port = settings.port
@@ -203,7 +204,10 @@ const httpsGet = (port: number, path: string) =>
   })
 
 describe("HTTPS", () => {
-  layer(TestServer.layer({ tls: Option.some(tlsFiles) }).pipe(Layer.orDie), { timeout: "60 seconds" })((it) => {
+  layer(TestServer.layer({ tls: Option.some(tlsFiles) }).pipe(Layer.orDie), {
+    timeout: "60 seconds",
+    excludeTestServices: true
+  })((it) => {
     it.effect("serves TLS 1.3 with HSTS and refuses TLS 1.2 handshakes", () =>
       Effect.gen(function* () {
         const { settings } = yield* TestServer
