@@ -1,14 +1,12 @@
 import { describe, expect, layer } from "@effect/vitest"
 import { Effect, Layer, Option } from "effect"
-import { execFileSync } from "node:child_process"
 import { createHash } from "node:crypto"
 import { readFileSync } from "node:fs"
 import { request } from "node:https"
 import { connect as connectTcp } from "node:net"
-import { join } from "node:path"
 import { connect as connectTls } from "node:tls"
 import { raw, TestServer } from "../support/server.js"
-import { tempDir } from "../support/settings.js"
+import { issueCertificates } from "../support/certificates.js"
 
 const APP = "https://app.example.com"
 
@@ -146,39 +144,9 @@ describe("Hardened HTTP", () => {
   })
 })
 
-/** A self-signed certificate for 127.0.0.1, made by the openssl command line as an operator would. */
-const selfSigned = () => {
-  const dir = tempDir("tls")
-  const certFile = join(dir, "cert.pem")
-  const keyFile = join(dir, "key.pem")
-  execFileSync(
-    "openssl",
-    [
-      "req",
-      "-x509",
-      "-newkey",
-      "ec",
-      "-pkeyopt",
-      "ec_paramgen_curve:prime256v1",
-      "-nodes",
-      "-days",
-      "1",
-      "-subj",
-      "/CN=127.0.0.1",
-      "-addext",
-      "subjectAltName=IP:127.0.0.1",
-      "-keyout",
-      keyFile,
-      "-out",
-      certFile
-    ],
-    { stdio: "ignore" }
-  )
-  return { certFile, keyFile }
-}
-
-const tlsFiles = selfSigned()
-const ca = readFileSync(tlsFiles.certFile)
+const certificates = issueCertificates()
+const tlsFiles = { certFile: certificates.certFile, keyFile: certificates.keyFile }
+const ca = readFileSync(certificates.caFile)
 
 const handshake = (port: number, version: "TLSv1.2" | "TLSv1.3") =>
   Effect.async<string>((resume) => {
