@@ -73,11 +73,11 @@ describe("TLS to the backing services", () => {
             server.child.exitCode === null ? (server.child.kill("SIGTERM"), Effect.asVoid(exitOf(server))) : Effect.void
           )
         )
-        expect(yield* waitUntilReady(url, 60)).toBe(true)
+        expect(yield* waitUntilReady(url, 90)).toBe(true)
         const ready = yield* raw(`${url}/health/ready`)
         expect(ready.json).toMatchObject({ checks: { cache: "up" } })
       }),
-    { timeout: 90_000 }
+    { timeout: 150_000 }
   )
 
   it.scopedLive.runIf(databaseUrl !== undefined)(

@@ -49,7 +49,7 @@ describe.runIf(redisServerInstalled)("Redis Sentinel and Cluster, configured as 
         expect(keys.some((key) => key.startsWith("plinth:rl:"))).toBe(true)
         expect(keys.some((key) => !key.startsWith("plinth:rl:"))).toBe(true)
       }),
-    { timeout: 60_000 }
+    { timeout: 120_000 }
   )
 
   it.scopedLive(
@@ -63,6 +63,6 @@ describe.runIf(redisServerInstalled)("Redis Sentinel and Cluster, configured as 
         expect(keys.some((key) => key.startsWith("plinth:rl:"))).toBe(true)
         expect(keys.some((key) => !key.startsWith("plinth:rl:"))).toBe(true)
       }),
-    { timeout: 60_000 }
+    { timeout: 120_000 }
   )
 })

@@ -6,7 +6,7 @@ import { freePort } from "./support/server.js"
 import { tempDir } from "./support/settings.js"
 
 const IN_FLIGHT = 50
-const DRAIN_SECONDS = 2
+const DRAIN_SECONDS = 3
 
 interface Pending {
   /** Sends the rest of the body; the response arrives after. */
@@ -74,7 +74,7 @@ describe("Graceful shutdown", () => {
           SHUTDOWN_DRAIN_SECONDS: String(DRAIN_SECONDS),
           SHUTDOWN_TIMEOUT_SECONDS: "30"
         })
-        expect(yield* waitUntilReady(url)).toBe(true)
+        expect(yield* waitUntilReady(url, 90)).toBe(true)
 
         const registered = yield* Effect.promise(() =>
           fetch(`${url}/auth/register`, {
@@ -114,6 +114,6 @@ describe("Graceful shutdown", () => {
         )
         expect(yield* exitOf(server)).toBe(0)
       }),
-    { timeout: 90_000 }
+    { timeout: 150_000 }
   )
 })
