@@ -145,7 +145,11 @@ describe("Configuration", () => {
         [{ HTTP_MAX_HEADER_BYTES: "0" }, "HTTP_MAX_HEADER_BYTES: Expected a positive integer"],
         [{ SHUTDOWN_DRAIN_SECONDS: "-1" }, "SHUTDOWN_DRAIN_SECONDS: Expected a whole number"],
         [{ REDIS_SENTINELS: "a:26379" }, "REDIS_SENTINEL_NAME: REDIS_SENTINELS needs the name"],
-        [{ REDIS_SENTINEL_NAME: "plinth" }, "REDIS_SENTINELS: REDIS_SENTINEL_NAME needs REDIS_SENTINELS"],
+        [{ REDIS_SENTINEL_NAME: "plinth" }, "REDIS_SENTINELS: REDIS_SENTINEL_NAME and REDIS_SENTINEL_PASSWORD need"],
+        [
+          { REDIS_SENTINEL_PASSWORD: "secret" },
+          "REDIS_SENTINELS: REDIS_SENTINEL_NAME and REDIS_SENTINEL_PASSWORD need"
+        ],
         [
           { REDIS_CLUSTER_NODES: "a:6379,b:port" },
           'REDIS_CLUSTER_NODES: Expected host:port entries separated by commas, got "b:port"'

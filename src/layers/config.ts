@@ -132,8 +132,13 @@ const redisTopology: Config.Config<RedisTopology> = Config.all({
       }
       if (clusterNodes.length > 0) return Either.right({ _tag: "Cluster", nodes: clusterNodes })
       if (sentinels.length === 0) {
-        return Option.isSome(name)
-          ? Either.left(ConfigError.InvalidData(["REDIS_SENTINELS"], "REDIS_SENTINEL_NAME needs REDIS_SENTINELS"))
+        return Option.isSome(name) || Option.isSome(sentinelPassword)
+          ? Either.left(
+              ConfigError.InvalidData(
+                ["REDIS_SENTINELS"],
+                "REDIS_SENTINEL_NAME and REDIS_SENTINEL_PASSWORD need REDIS_SENTINELS"
+              )
+            )
           : Either.right({ _tag: "Standalone" })
       }
       return Option.match(name, {
