@@ -134,6 +134,16 @@ const NodeServerLive = Layer.unwrapEffect(
   })
 )
 
+/** The platform's own address log says http:// whatever the server speaks. */
+const logAddress = Layer.effectDiscard(
+  Effect.gen(function* () {
+    const { tls } = yield* AppConfig
+    yield* HttpServer.addressFormattedWith((address) =>
+      Effect.logInfo(`Listening on ${Option.isSome(tls) ? address.replace(/^http:/, "https:") : address}`)
+    )
+  })
+)
+
 /** Outermost to innermost: request id and log line, security headers, CORS. */
 const serveWithEdge = Layer.unwrapEffect(
   Effect.gen(function* () {
@@ -159,7 +169,7 @@ export const makeHttpLive = <E, R>(api: PlinthApi, handlers: Layer.Layer<never, 
         Layer.provide(HttpApiBuilder.middlewareOpenApi({ path: "/openapi.json" })),
         Layer.provide(problemsMiddleware(api)),
         Layer.provide(apiLayer(api, handlers)),
-        HttpServer.withLogAddress,
+        Layer.merge(logAddress),
         Layer.provide(NodeServerLive)
       )
     )
