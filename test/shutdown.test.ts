@@ -60,9 +60,30 @@ const probeReady = (url: string) =>
     )
   )
 
+/**
+ * From the moment the port accepts connections until the server is ready, polls `/health/live` and collects how
+ * each attempt ended: a status, or "hung" for a request left unanswered. Attempts refused before the port opens
+ * are not collected.
+ */
+const probeStartup = (port: number) =>
+  Effect.promise(async () => {
+    const outcomes: Array<number | "hung"> = []
+    const deadline = Date.now() + 90_000
+    while (Date.now() < deadline) {
+      const outcome = await fetch(`http://127.0.0.1:${port}/health/live`, { signal: AbortSignal.timeout(3000) }).then(
+        async (response) => (await response.arrayBuffer(), response.status),
+        (error: unknown) => (error instanceof DOMException && error.name === "TimeoutError" ? "hung" : "refused")
+      )
+      if (outcome !== "refused") outcomes.push(outcome)
+      if (outcome === 200) return outcomes
+      await new Promise((resolve) => setTimeout(resolve, 5))
+    }
+    return outcomes
+  })
+
 describe("Graceful shutdown", () => {
   it.live(
-    "on SIGTERM fails readiness first, then refuses new connections, and finishes every request in flight",
+    "answers 503 until it serves; on SIGTERM fails readiness, then refuses connections, and finishes requests in flight",
     () =>
       Effect.gen(function* () {
         const port = yield* freePort()
@@ -74,6 +95,10 @@ describe("Graceful shutdown", () => {
           SHUTDOWN_DRAIN_SECONDS: String(DRAIN_SECONDS),
           SHUTDOWN_TIMEOUT_SECONDS: "30"
         })
+        // While the API is not yet installed, requests are answered 503, not left waiting.
+        const startup = yield* probeStartup(port)
+        expect(startup.at(-1)).toBe(200)
+        expect(startup.filter((outcome) => outcome !== 200 && outcome !== 503)).toEqual([])
         expect(yield* waitUntilReady(url, 90)).toBe(true)
 
         const registered = yield* Effect.promise(() =>

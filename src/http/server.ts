@@ -2,9 +2,10 @@ import { HttpApi, HttpApiBuilder, HttpApiScalar, HttpServer, HttpServerRequest }
 import { NodeHttpServer } from "@effect/platform-node"
 import { Effect, Layer, Option } from "effect"
 import { readFile } from "node:fs/promises"
-import { createServer, type Server } from "node:http"
+import { createServer, type Server, type ServerResponse } from "node:http"
 import { createServer as createTlsServer } from "node:https"
 import { AppConfig, type AppSettings, ConfigInvalid, type TlsFiles } from "../layers/config.js"
+import { ServiceUnavailable } from "../services/errors.js"
 import { Draining } from "../services/operations/draining.js"
 import { apiLayer, type PlinthApi } from "./api.js"
 import { checkContentType, checkJsonBodyLimit } from "./middleware/body-limit.js"
@@ -124,10 +125,30 @@ const createNodeServer = (settings: AppSettings) =>
     }
   )
 
+const notServing = JSON.stringify({
+  ...new ServiceUnavailable({ detail: "The server is starting or stopping; retry shortly", retryAfter: 1 })
+})
+
+/**
+ * The server listens before the API's handler is installed and keeps its connections a moment after the handler
+ * is removed; a request in either window would wait forever for an answer. It gets a 503 instead.
+ */
+const answerWhileNotServing = (server: Server) =>
+  server.on("request", (_, response: ServerResponse) => {
+    if (server.listenerCount("request") > 1) return
+    response.writeHead(503, {
+      "content-type": "application/problem+json",
+      "retry-after": "1",
+      "x-content-type-options": "nosniff",
+      connection: "close"
+    })
+    response.end(notServing)
+  })
+
 const NodeServerLive = Layer.unwrapEffect(
   Effect.gen(function* () {
     const settings = yield* AppConfig
-    const server = yield* createNodeServer(settings)
+    const server = answerWhileNotServing(yield* createNodeServer(settings))
     return boundedShutdown(server).pipe(
       Layer.provideMerge(NodeHttpServer.layer(() => server, { port: settings.port, host: settings.host }))
     )
