@@ -101,6 +101,98 @@ describe("Configuration", () => {
     })
   )
 
+  it.effect("reads TLS, CORS, HTTP limits, drain and Redis Sentinel or Cluster settings", () =>
+    Effect.gen(function* () {
+      const defaults = yield* load({})
+      expect(defaults).toMatchObject({
+        corsOrigins: [],
+        shutdownDrainSeconds: 5,
+        httpLimits: { headersTimeoutMillis: 10_000, requestTimeoutMillis: 300_000, maxHeaderBytes: 16_384 },
+        redisTopology: { _tag: "Standalone" },
+        amqpExchange: "plinth.events"
+      })
+      expect(Option.isNone(defaults.tls)).toBe(true)
+
+      const settings = yield* load({
+        TLS_CERT_FILE: "/etc/plinth/tls.crt",
+        TLS_KEY_FILE: "/etc/plinth/tls.key",
+        CORS_ORIGINS: "https://app.example.com, http://localhost:5173",
+        HTTP_HEADERS_TIMEOUT_MS: "5000",
+        HTTP_REQUEST_TIMEOUT_MS: "60000",
+        HTTP_MAX_HEADER_BYTES: "8192",
+        SHUTDOWN_DRAIN_SECONDS: "0",
+        REDIS_URL: "rediss://:hunter2@ignored:6379/2",
+        REDIS_SENTINELS: "10.0.0.1:26379, sentinel-b, [::1]:26380",
+        REDIS_SENTINEL_NAME: "plinth",
+        REDIS_SENTINEL_PASSWORD: "s3ntinel",
+        AMQP_EXCHANGE: "plinth.staging"
+      })
+      expect(Option.getOrThrow(settings.tls)).toEqual({
+        certFile: "/etc/plinth/tls.crt",
+        keyFile: "/etc/plinth/tls.key"
+      })
+      expect(settings.corsOrigins).toEqual(["https://app.example.com", "http://localhost:5173"])
+      expect(settings.httpLimits).toEqual({
+        headersTimeoutMillis: 5000,
+        requestTimeoutMillis: 60000,
+        maxHeaderBytes: 8192
+      })
+      expect(settings.shutdownDrainSeconds).toBe(0)
+      expect(settings.amqpExchange).toBe("plinth.staging")
+      expect(settings.redisTopology).toMatchObject({
+        _tag: "Sentinel",
+        name: "plinth",
+        sentinels: [
+          { host: "10.0.0.1", port: 26379 },
+          { host: "sentinel-b", port: 26379 },
+          { host: "::1", port: 26380 }
+        ]
+      })
+      expect(JSON.stringify(settings)).not.toMatch(/hunter2|s3ntinel/)
+
+      const cluster = yield* load({ REDIS_CLUSTER_NODES: "redis-0:6379,redis-1:6380,redis-2" })
+      expect(cluster.redisTopology).toEqual({
+        _tag: "Cluster",
+        nodes: [
+          { host: "redis-0", port: 6379 },
+          { host: "redis-1", port: 6380 },
+          { host: "redis-2", port: 6379 }
+        ]
+      })
+    })
+  )
+
+  it.effect("refuses half or contradictory TLS, CORS, limit and Redis settings, naming each variable", () =>
+    Effect.gen(function* () {
+      const cases: ReadonlyArray<readonly [Record<string, string>, string]> = [
+        [{ TLS_CERT_FILE: "/tls.crt" }, "TLS_KEY_FILE: TLS_CERT_FILE and TLS_KEY_FILE must be set together"],
+        [{ CORS_ORIGINS: "https://app.example.com/" }, "CORS_ORIGINS: Expected origins like"],
+        [{ CORS_ORIGINS: "*" }, 'got "*"'],
+        [{ HTTP_HEADERS_TIMEOUT_MS: "70000", HTTP_REQUEST_TIMEOUT_MS: "60000" }, "HTTP_HEADERS_TIMEOUT_MS: Must not"],
+        [{ HTTP_MAX_HEADER_BYTES: "0" }, "HTTP_MAX_HEADER_BYTES: Expected a positive integer"],
+        [{ SHUTDOWN_DRAIN_SECONDS: "-1" }, "SHUTDOWN_DRAIN_SECONDS: Expected a whole number"],
+        [{ REDIS_SENTINELS: "a:26379" }, "REDIS_SENTINEL_NAME: REDIS_SENTINELS needs the name"],
+        [{ REDIS_SENTINEL_NAME: "plinth" }, "REDIS_SENTINELS: REDIS_SENTINEL_NAME and REDIS_SENTINEL_PASSWORD need"],
+        [
+          { REDIS_SENTINEL_PASSWORD: "secret" },
+          "REDIS_SENTINELS: REDIS_SENTINEL_NAME and REDIS_SENTINEL_PASSWORD need"
+        ],
+        [
+          { REDIS_CLUSTER_NODES: "a:6379,b:port" },
+          'REDIS_CLUSTER_NODES: Expected host:port entries separated by commas, got "b:port"'
+        ],
+        [
+          { REDIS_CLUSTER_NODES: "a:6379", REDIS_SENTINELS: "b:26379", REDIS_SENTINEL_NAME: "plinth" },
+          "REDIS_CLUSTER_NODES: Set REDIS_SENTINELS or REDIS_CLUSTER_NODES, not both"
+        ]
+      ]
+      for (const [env, message] of cases) {
+        const error = yield* Effect.flip(load(env))
+        expect(error.message).toContain(message)
+      }
+    })
+  )
+
   it("stops start-up with that message and no stack trace", () => {
     const result = spawnSync(process.execPath, ["--import", "tsx", "src/main.ts"], {
       env: { PATH: process.env["PATH"] ?? "", PORT: "eighty", MODE: "fast", DATA_DIR: tempDir("bad-config") },

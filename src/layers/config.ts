@@ -27,6 +27,33 @@ export interface TelemetrySettings {
   readonly metricsToken: Option.Option<Redacted.Redacted>
 }
 
+export interface RedisNode {
+  readonly host: string
+  readonly port: number
+}
+
+/** How the Redis of REDIS_URL is deployed; with Sentinel or Cluster, REDIS_URL only gives credentials, TLS and db. */
+export type RedisTopology =
+  | { readonly _tag: "Standalone" }
+  | {
+      readonly _tag: "Sentinel"
+      readonly sentinels: ReadonlyArray<RedisNode>
+      readonly name: string
+      readonly sentinelPassword: Option.Option<Redacted.Redacted>
+    }
+  | { readonly _tag: "Cluster"; readonly nodes: ReadonlyArray<RedisNode> }
+
+export interface TlsFiles {
+  readonly certFile: string
+  readonly keyFile: string
+}
+
+export interface HttpLimits {
+  readonly headersTimeoutMillis: number
+  readonly requestTimeoutMillis: number
+  readonly maxHeaderBytes: number
+}
+
 export interface AppSettings {
   readonly port: number
   readonly host: string
@@ -36,6 +63,7 @@ export interface AppSettings {
   readonly databaseReplicaUrl: Option.Option<Redacted.Redacted>
   readonly databasePoolMax: number
   readonly redisUrl: Option.Option<Redacted.Redacted>
+  readonly redisTopology: RedisTopology
   readonly amqpUrl: Option.Option<Redacted.Redacted>
   readonly amqpExchange: string
   readonly s3: Option.Option<S3Settings>
@@ -49,6 +77,10 @@ export interface AppSettings {
   readonly uploadMaxBytes: number
   readonly storageRedirects: boolean
   readonly shutdownTimeoutSeconds: number
+  readonly shutdownDrainSeconds: number
+  readonly tls: Option.Option<TlsFiles>
+  readonly corsOrigins: ReadonlyArray<string>
+  readonly httpLimits: HttpLimits
   readonly readinessTimeoutMillis: number
   readonly trustProxy: boolean
   readonly authRateLimitPerIp: number
@@ -64,6 +96,133 @@ const positiveInteger = (name: string, fallback: number) =>
     Config.validate({ message: "Expected a positive integer", validation: (n) => n > 0 }),
     Config.withDefault(fallback)
   )
+
+const wholeNumber = (name: string, fallback: number) =>
+  Config.integer(name).pipe(
+    Config.validate({ message: "Expected a whole number, 0 or more", validation: (n) => n >= 0 }),
+    Config.withDefault(fallback)
+  )
+
+const commaList = (name: string) =>
+  Config.string(name).pipe(
+    Config.withDefault(""),
+    Config.map((raw) =>
+      raw
+        .split(",")
+        .map((item) => item.trim())
+        .filter((item) => item.length > 0)
+    )
+  )
+
+const parseNode = (entry: string, defaultPort: number): RedisNode | undefined => {
+  try {
+    const url = new URL(`redis://${entry}`)
+    if (url.hostname === "" || url.pathname !== "" || url.username !== "" || url.search !== "") return undefined
+    return { host: url.hostname.replace(/^\[(.*)\]$/, "$1"), port: url.port === "" ? defaultPort : Number(url.port) }
+  } catch {
+    return undefined
+  }
+}
+
+const redisNodes = (name: string, defaultPort: number) =>
+  commaList(name).pipe(
+    Config.mapOrFail((entries) => {
+      const nodes = entries.map((entry) => parseNode(entry, defaultPort))
+      const bad = entries.filter((_, index) => nodes[index] === undefined)
+      return bad.length > 0
+        ? Either.left(
+            ConfigError.InvalidData([name], `Expected host:port entries separated by commas, got "${bad.join('", "')}"`)
+          )
+        : Either.right(nodes.filter((node) => node !== undefined))
+    })
+  )
+
+const redisTopology: Config.Config<RedisTopology> = Config.all({
+  sentinels: redisNodes("REDIS_SENTINELS", 26379),
+  name: Config.option(Config.nonEmptyString("REDIS_SENTINEL_NAME")),
+  sentinelPassword: optionalRedacted("REDIS_SENTINEL_PASSWORD"),
+  clusterNodes: redisNodes("REDIS_CLUSTER_NODES", 6379)
+}).pipe(
+  Config.mapOrFail(
+    ({ sentinels, name, sentinelPassword, clusterNodes }): Either.Either<RedisTopology, ConfigError.ConfigError> => {
+      if (sentinels.length > 0 && clusterNodes.length > 0) {
+        return Either.left(
+          ConfigError.InvalidData(["REDIS_CLUSTER_NODES"], "Set REDIS_SENTINELS or REDIS_CLUSTER_NODES, not both")
+        )
+      }
+      if (clusterNodes.length > 0) return Either.right({ _tag: "Cluster", nodes: clusterNodes })
+      if (sentinels.length === 0) {
+        return Option.isSome(name) || Option.isSome(sentinelPassword)
+          ? Either.left(
+              ConfigError.InvalidData(
+                ["REDIS_SENTINELS"],
+                "REDIS_SENTINEL_NAME and REDIS_SENTINEL_PASSWORD need REDIS_SENTINELS"
+              )
+            )
+          : Either.right({ _tag: "Standalone" })
+      }
+      return Option.match(name, {
+        onNone: () =>
+          Either.left(
+            ConfigError.InvalidData(["REDIS_SENTINEL_NAME"], "REDIS_SENTINELS needs the name of the monitored master")
+          ),
+        onSome: (name) => Either.right({ _tag: "Sentinel" as const, sentinels, name, sentinelPassword })
+      })
+    }
+  )
+)
+
+const tlsFiles = Config.all({
+  certFile: Config.option(Config.nonEmptyString("TLS_CERT_FILE")),
+  keyFile: Config.option(Config.nonEmptyString("TLS_KEY_FILE"))
+}).pipe(
+  Config.mapOrFail(({ certFile, keyFile }) => {
+    if (Option.isSome(certFile) && Option.isSome(keyFile)) {
+      return Either.right(Option.some({ certFile: certFile.value, keyFile: keyFile.value }))
+    }
+    if (Option.isNone(certFile) && Option.isNone(keyFile)) return Either.right(Option.none())
+    return Either.left(
+      ConfigError.InvalidData(
+        [Option.isSome(certFile) ? "TLS_KEY_FILE" : "TLS_CERT_FILE"],
+        "TLS_CERT_FILE and TLS_KEY_FILE must be set together"
+      )
+    )
+  })
+)
+
+const corsOrigins = commaList("CORS_ORIGINS").pipe(
+  Config.mapOrFail((origins) => {
+    const bad = origins.filter((origin) => {
+      try {
+        const url = new URL(origin)
+        return !["http:", "https:"].includes(url.protocol) || url.origin !== origin
+      } catch {
+        return true
+      }
+    })
+    return bad.length > 0
+      ? Either.left(
+          ConfigError.InvalidData(
+            ["CORS_ORIGINS"],
+            `Expected origins like https://app.example.com (scheme, host and port only), got "${bad.join('", "')}"`
+          )
+        )
+      : Either.right(origins)
+  })
+)
+
+/** Node refuses a headers timeout longer than the request timeout, so the pair is checked here, by name. */
+const httpLimits: Config.Config<HttpLimits> = Config.all({
+  headersTimeoutMillis: positiveInteger("HTTP_HEADERS_TIMEOUT_MS", 10_000),
+  requestTimeoutMillis: positiveInteger("HTTP_REQUEST_TIMEOUT_MS", 300_000),
+  maxHeaderBytes: positiveInteger("HTTP_MAX_HEADER_BYTES", 16 * 1024)
+}).pipe(
+  Config.mapOrFail((limits) =>
+    limits.headersTimeoutMillis <= limits.requestTimeoutMillis
+      ? Either.right(limits)
+      : Either.left(ConfigError.InvalidData(["HTTP_HEADERS_TIMEOUT_MS"], "Must not exceed HTTP_REQUEST_TIMEOUT_MS"))
+  )
+)
 
 const s3Settings: Config.Config<Option.Option<S3Settings>> = Config.all({
   bucket: Config.option(Config.nonEmptyString("S3_BUCKET")),
@@ -144,6 +303,7 @@ export const appSettings: Config.Config<AppSettings> = Config.all({
   databaseReplicaUrl: optionalRedacted("DATABASE_REPLICA_URL"),
   databasePoolMax: positiveInteger("DATABASE_POOL_MAX", 10),
   redisUrl: optionalRedacted("REDIS_URL"),
+  redisTopology,
   amqpUrl: optionalRedacted("AMQP_URL"),
   amqpExchange: Config.nonEmptyString("AMQP_EXCHANGE").pipe(Config.withDefault("plinth.events")),
   s3: s3Settings,
@@ -157,6 +317,10 @@ export const appSettings: Config.Config<AppSettings> = Config.all({
   uploadMaxBytes: positiveInteger("UPLOAD_MAX_BYTES", 25 * 1024 * 1024),
   storageRedirects: Config.boolean("STORAGE_REDIRECTS").pipe(Config.withDefault(false)),
   shutdownTimeoutSeconds: positiveInteger("SHUTDOWN_TIMEOUT_SECONDS", 10),
+  shutdownDrainSeconds: wholeNumber("SHUTDOWN_DRAIN_SECONDS", 5),
+  tls: tlsFiles,
+  corsOrigins,
+  httpLimits,
   readinessTimeoutMillis: positiveInteger("READINESS_TIMEOUT_MS", 1000),
   trustProxy: Config.boolean("TRUST_PROXY").pipe(Config.withDefault(false)),
   authRateLimitPerIp: positiveInteger("AUTH_RATE_LIMIT_PER_IP", 60),

@@ -14,6 +14,7 @@ import { makeQueueAmqp } from "./queue/amqp.js"
 import { QueueMemory } from "./queue/memory.js"
 import { RateLimiterMemoryLive } from "./rate-limiter/memory.js"
 import { makeRateLimiterRedis } from "./rate-limiter/redis.js"
+import { redisConnectionOf } from "./redis/client.js"
 import { makeStorageFiles } from "./storage/files.js"
 import { makeStorageS3 } from "./storage/s3.js"
 import { MetricsExpositionPrometheus } from "./telemetry/prometheus.js"
@@ -39,18 +40,18 @@ const DatabaseLive = Layer.unwrapEffect(
 
 const CacheLive = Layer.unwrapEffect(
   Effect.map(AppConfig, (settings) =>
-    Option.match(settings.redisUrl, {
+    Option.match(redisConnectionOf(settings), {
       onNone: () => makeCacheMemory(CACHE_MAX_ENTRIES),
-      onSome: (url) => makeCacheRedis({ url })
+      onSome: makeCacheRedis
     })
   )
 )
 
 export const RateLimiterLive = Layer.unwrapEffect(
   Effect.map(AppConfig, (settings) =>
-    Option.match(settings.redisUrl, {
+    Option.match(redisConnectionOf(settings), {
       onNone: () => RateLimiterMemoryLive,
-      onSome: (url) => makeRateLimiterRedis({ url })
+      onSome: makeRateLimiterRedis
     })
   )
 )

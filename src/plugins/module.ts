@@ -14,6 +14,7 @@ import type { TokenSigner } from "../layers/token-signer.js"
 import type { Events } from "../services/events/events.js"
 import type { RegisteredConsumers } from "../services/events/registered-consumers.js"
 import type { Role } from "../services/identity/schema.js"
+import type { Draining } from "../services/operations/draining.js"
 
 /** What every module may ask for: the infrastructure that `src/layers/index.ts` provides. */
 export type Platform =
@@ -31,6 +32,7 @@ export type Platform =
   | MetricsExposition
   | Events
   | RegisteredConsumers
+  | Draining
 
 /** A module's typed RPC operations: the group clients are generated from, and its handlers. */
 export interface RpcContribution {

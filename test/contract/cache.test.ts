@@ -1,10 +1,10 @@
 import { describe, expect, layer } from "@effect/vitest"
-import type { Layer } from "effect"
-import { Effect, Option, Redacted } from "effect"
+import { Effect, Layer, Option, Redacted } from "effect"
 import { randomUUID } from "node:crypto"
 import { Cache } from "../../src/layers/cache.js"
 import { makeCacheMemory } from "../../src/layers/cache/memory.js"
 import { makeCacheRedis } from "../../src/layers/cache/redis.js"
+import { redisServerInstalled, startCluster, startSentinel } from "../support/redis-topologies.js"
 import { serviceUrl } from "../support/services.js"
 
 const redisUrl = serviceUrl("TEST_REDIS_URL")
@@ -13,7 +13,18 @@ const implementations: ReadonlyArray<readonly [string, Layer.Layer<Cache>]> = [
   ["memory", makeCacheMemory(1000)],
   ...(redisUrl === undefined
     ? []
-    : [["Redis", makeCacheRedis({ url: Redacted.make(redisUrl), keyPrefix: `plinth-test-${randomUUID()}:` })] as const])
+    : [
+        ["Redis", makeCacheRedis({ url: Redacted.make(redisUrl), keyPrefix: `plinth-test-${randomUUID()}:` })] as const
+      ]),
+  ...(redisServerInstalled
+    ? ([
+        [
+          "Redis Sentinel",
+          Layer.unwrapScoped(Effect.map(startSentinel, ({ topology }) => makeCacheRedis({ topology })))
+        ],
+        ["Redis Cluster", Layer.unwrapScoped(Effect.map(startCluster, ({ topology }) => makeCacheRedis({ topology })))]
+      ] as const)
+    : [])
 ]
 
 describe.each(implementations)("Cache contract: %s", (_, implementation) => {

@@ -5,6 +5,7 @@ import { randomUUID } from "node:crypto"
 import { RateLimited, RateLimiter, type RateLimiterShape, type RateLimitRule } from "../../src/layers/rate-limiter.js"
 import { RateLimiterMemoryLive } from "../../src/layers/rate-limiter/memory.js"
 import { makeRateLimiterRedis } from "../../src/layers/rate-limiter/redis.js"
+import { redisServerInstalled, startCluster, startSentinel } from "../support/redis-topologies.js"
 import { serviceUrl } from "../support/services.js"
 import { startTcpProxy } from "../support/tcp-proxy.js"
 
@@ -15,7 +16,19 @@ const implementations: ReadonlyArray<readonly [string, Layer.Layer<RateLimiter>]
   ["memory", RateLimiterMemoryLive],
   ...(redisUrl === undefined
     ? []
-    : [["Redis", makeRateLimiterRedis({ url: Redacted.make(redisUrl), keyPrefix })] as const])
+    : [["Redis", makeRateLimiterRedis({ url: Redacted.make(redisUrl), keyPrefix })] as const]),
+  ...(redisServerInstalled
+    ? ([
+        [
+          "Redis Sentinel",
+          Layer.unwrapScoped(Effect.map(startSentinel, ({ topology }) => makeRateLimiterRedis({ topology })))
+        ],
+        [
+          "Redis Cluster",
+          Layer.unwrapScoped(Effect.map(startCluster, ({ topology }) => makeRateLimiterRedis({ topology })))
+        ]
+      ] as const)
+    : [])
 ]
 
 const rule = (name: string, points: number, window: Duration.DurationInput = "1 minute"): RateLimitRule => ({

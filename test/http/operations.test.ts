@@ -16,6 +16,7 @@ import { makeHttpLive } from "../../src/http/server.js"
 import { AppConfig } from "../../src/layers/config.js"
 import { InfraLive } from "../../src/layers/index.js"
 import { LoggerLive } from "../../src/layers/logger.js"
+import { Draining } from "../../src/services/operations/draining.js"
 import { freePort, raw, TestServer } from "../support/server.js"
 import { testSettings } from "../support/settings.js"
 import { strictRequest } from "../../src/services/schema.js"
@@ -113,6 +114,7 @@ const ProbeServerLive = Layer.unwrapEffect(
     return Layer.succeed(ProbeServer, { url: `http://127.0.0.1:${port}` }).pipe(
       Layer.provideMerge(makeHttpLive(foldApi([ProbeGroup]), ProbeHandlers)),
       Layer.provide(InfraLive),
+      Layer.provide(Draining.layer),
       Layer.provide(LoggerLive),
       Layer.provide(Layer.succeed(AppConfig, settings))
     )

@@ -11,7 +11,8 @@ export const spawnServer = (env: Record<string, string>) =>
   Effect.sync((): ServerProcess => {
     let output = ""
     const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
-      env: { PATH: process.env["PATH"] ?? "", LOG_FORMAT: "json", ...env },
+      // No drain by default: a test that exercises it sets SHUTDOWN_DRAIN_SECONDS itself.
+      env: { PATH: process.env["PATH"] ?? "", LOG_FORMAT: "json", SHUTDOWN_DRAIN_SECONDS: "0", ...env },
       stdio: ["ignore", "pipe", "pipe"]
     })
     child.stdout?.on("data", (chunk: Buffer) => (output += chunk.toString()))

@@ -36,7 +36,10 @@ export class OperationsGroup extends HttpApiGroup.make("operations")
     HttpApiEndpoint.get("ready", "/health/ready")
       .addSuccess(ReadinessReport)
       .addError(ServiceUnavailable)
-      .annotate(OpenApi.Description, "200 when every backing service answers, else 503 naming the ones that do not.")
+      .annotate(
+        OpenApi.Description,
+        "200 when every backing service answers, else 503 naming the ones that do not; 503 from the start of shutdown."
+      )
   )
   .add(
     HttpApiEndpoint.get("metrics", "/metrics")

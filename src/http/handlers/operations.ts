@@ -4,6 +4,7 @@ import { createHash, timingSafeEqual } from "node:crypto"
 import { AppConfig } from "../../layers/config.js"
 import { MetricsExposition } from "../../layers/telemetry.js"
 import { ServiceUnavailable, Unauthorized } from "../../services/errors.js"
+import { Draining } from "../../services/operations/draining.js"
 import { Readiness } from "../../services/operations/readiness.js"
 import { MetricsAuthorization, OperationsGroup } from "../groups/operations.js"
 import { baseApi } from "../api.js"
@@ -32,10 +33,17 @@ export const OperationsHandlers = HttpApiBuilder.group(OperationsApi, "operation
   Effect.gen(function* () {
     const readiness = yield* Readiness
     const metrics = yield* MetricsExposition
+    const draining = yield* Draining
     return handlers
       .handle("live", () => Effect.succeed({ status: "ok" as const }))
       .handle("ready", () =>
         Effect.gen(function* () {
+          if (yield* draining.active) {
+            return yield* new ServiceUnavailable({
+              detail: "Shutting down: finishing the requests in flight",
+              retryAfter: 5
+            })
+          }
           const statuses = yield* readiness.check
           const down = statuses.filter((status) => !status.up).map((status) => status.backend)
           if (down.length > 0) {

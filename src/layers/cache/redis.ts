@@ -1,10 +1,10 @@
-import { Duration, Effect, Layer, Metric, Option, type Redacted, Ref, Runtime } from "effect"
+import { Duration, Effect, Layer, Metric, Option, Ref, Runtime } from "effect"
+import { Cluster } from "ioredis"
 import { Cache, CacheUnavailable, instrumentCache } from "../cache.js"
-import { openRedis } from "../redis/client.js"
+import { openRedis, type RedisConnection } from "../redis/client.js"
 import { cacheErrors } from "../telemetry.js"
 
-export interface RedisCacheOptions {
-  readonly url: Redacted.Redacted
+export type RedisCacheOptions = RedisConnection & {
   /** Namespaces every key, so several deployments can share one Redis. */
   readonly keyPrefix?: string
 }
@@ -19,7 +19,7 @@ export const makeCacheRedis = (options: RedisCacheOptions) =>
     Cache,
     Effect.gen(function* () {
       const prefix = options.keyPrefix ?? "plinth:"
-      const { redis, connected } = yield* openRedis(options.url, prefix)
+      const { redis, connected } = yield* openRedis(options, prefix)
       const down = yield* Ref.make(!connected)
       if (!connected) yield* Effect.logWarning("Cache unreachable at start-up: serving without it until it answers")
       const runtime = yield* Effect.runtime<never>()
@@ -48,15 +48,22 @@ export const makeCacheRedis = (options: RedisCacheOptions) =>
             )
           )
 
+      // A cluster scans each master on its own, and deletes key by key: one command may not span hash slots.
       const scanDelete = (pattern: string) =>
         attempt(async () => {
-          let cursor = "0"
-          do {
-            const [next, keys] = await redis.scan(cursor, "MATCH", pattern, "COUNT", 500)
-            cursor = next
-            // Keys from SCAN carry the prefix that ioredis would add again.
-            if (keys.length > 0) await redis.unlink(...keys.map((key) => key.slice(prefix.length)))
-          } while (cursor !== "0")
+          const scanned = redis instanceof Cluster ? redis.nodes("master") : [redis]
+          for (const node of scanned) {
+            let cursor = "0"
+            do {
+              const [next, found] = await node.scan(cursor, "MATCH", pattern, "COUNT", 500)
+              cursor = next
+              // Keys from SCAN carry the prefix that ioredis would add again.
+              const keys = found.map((key) => key.slice(prefix.length))
+              if (keys.length === 0) continue
+              if (redis instanceof Cluster) await Promise.all(keys.map((key) => redis.unlink(key)))
+              else await redis.unlink(...keys)
+            } while (cursor !== "0")
+          }
         })
 
       return Cache.of(

@@ -1,11 +1,10 @@
-import { Effect, Layer, type Redacted, Ref, Runtime } from "effect"
+import { Effect, Layer, Ref, Runtime } from "effect"
 import { RateLimiterMemory, RateLimiterRedis } from "rate-limiter-flexible"
 import { RateLimiter } from "../rate-limiter.js"
-import { openRedis } from "../redis/client.js"
+import { openRedis, type RedisConnection } from "../redis/client.js"
 import { makeFlexibleRateLimiter } from "./flexible.js"
 
-export interface RedisRateLimiterOptions {
-  readonly url: Redacted.Redacted
+export type RedisRateLimiterOptions = RedisConnection & {
   /** Namespaces every key, so several deployments can share one Redis. */
   readonly keyPrefix?: string
 }
@@ -19,7 +18,7 @@ export const makeRateLimiterRedis = (options: RedisRateLimiterOptions): Layer.La
     RateLimiter,
     Effect.gen(function* () {
       const prefix = options.keyPrefix ?? "plinth:rl:"
-      const { redis, connected } = yield* openRedis(options.url)
+      const { redis, connected } = yield* openRedis(options)
       const down = yield* Ref.make(!connected)
       if (!connected) {
         yield* Effect.logWarning(
