@@ -13,6 +13,7 @@ import type { Platform, PluginInfo } from "./plugins/module.js"
 import { makeRpcLive } from "./rpc/server.js"
 import { RegisteredConsumers } from "./services/events/registered-consumers.js"
 import { ServicesLive } from "./services/index.js"
+import { OperationsModule } from "./plugins/core/operations.js"
 import { consumersLive, enabledModules, migrationsOf, pluginMigrations } from "./plugins/registry.js"
 
 const logPlugin = (name: string, plugin: PluginInfo) =>
@@ -44,7 +45,10 @@ const Roles = Layer.unwrapEffect(
     )
     const http = makeHttpLive(foldApi(modules.flatMap((m) => m.groups)), handlers, rpc)
     const workers = consumersLive(modules)
-    const roles = mode === "server" ? http : mode === "worker" ? workers : Layer.merge(http, workers)
+    // A worker serves the operations endpoints alone, so health probes and metric scrapes reach it too.
+    const operations = makeHttpLive(foldApi(OperationsModule.groups), OperationsModule.http)
+    const roles =
+      mode === "server" ? http : mode === "worker" ? Layer.merge(workers, operations) : Layer.merge(http, workers)
     const consumers = Layer.succeed(
       RegisteredConsumers,
       modules.flatMap((m) => m.consumers.map((consumer) => consumer.name))

@@ -45,17 +45,22 @@ describe("The server process", () => {
   )
 
   it.live(
-    "in worker mode runs without an HTTP server",
+    "in worker mode serves the operations endpoints and nothing of the API",
     () =>
       Effect.gen(function* () {
         const port = yield* freePort()
+        const url = `http://127.0.0.1:${port}`
         const worker = yield* spawnServer({ PORT: String(port), DATA_DIR: tempDir("worker"), MODE: "worker" })
-        yield* Effect.sleep("4 seconds")
-        expect(worker.child.exitCode).toBeNull()
-        expect(yield* waitUntilReady(`http://127.0.0.1:${port}`, 1)).toBe(false)
+        expect(yield* waitUntilReady(url, 60)).toBe(true)
+        const status = (path: string) =>
+          Effect.promise(() => fetch(`${url}${path}`).then((response) => response.status))
+        expect(yield* status("/health/live")).toBe(200)
+        expect(yield* status("/metrics")).toBe(200)
+        expect(yield* status("/users/profile")).toBe(404)
+        expect(yield* status("/openapi.json")).toBe(200)
         worker.child.kill("SIGTERM")
         expect(yield* exitOf(worker)).toBe(0)
       }),
-    { timeout: 60_000 }
+    { timeout: 90_000 }
   )
 })

@@ -154,14 +154,17 @@ describe("Kubernetes manifests", () => {
     }
   )
 
-  it("probe the server's liveness on /health/live and readiness on /health/ready, on its HTTP port", () => {
-    const [container] = deployment("plinth-server").spec!.template.spec!.containers
-    const portNames = (container!.ports ?? []).map((port) => port.name)
-    expect(container!.livenessProbe?.httpGet).toMatchObject({ path: "/health/live" })
-    expect(container!.readinessProbe?.httpGet).toMatchObject({ path: "/health/ready" })
-    expect(portNames).toContain(container!.livenessProbe?.httpGet?.port)
-    expect(portNames).toContain(container!.readinessProbe?.httpGet?.port)
-  })
+  it.each(["plinth-server", "plinth-worker"])(
+    "probe %s's liveness on /health/live and readiness on /health/ready, on its HTTP port",
+    (name) => {
+      const [container] = deployment(name).spec!.template.spec!.containers
+      const portNames = (container!.ports ?? []).map((port) => port.name)
+      expect(container!.livenessProbe?.httpGet).toMatchObject({ path: "/health/live" })
+      expect(container!.readinessProbe?.httpGet).toMatchObject({ path: "/health/ready" })
+      expect(portNames).toContain(container!.livenessProbe?.httpGet?.port)
+      expect(portNames).toContain(container!.readinessProbe?.httpGet?.port)
+    }
+  )
 
   it("give the server time to drain: preStop pause plus SHUTDOWN_TIMEOUT_SECONDS fit in the grace period", () => {
     const pod = deployment("plinth-server").spec!.template.spec!
@@ -205,11 +208,13 @@ describe("Kubernetes manifests", () => {
       }
     }
     const ingressRules = (d: IDeployment) => applying(d).flatMap((p) => p.spec!.ingress ?? [])
-    expect(ingressRules(deployment("plinth-worker"))).toEqual([])
-    const serverPorts = deployment("plinth-server").spec!.template.spec!.containers[0]!.ports!
-    expect(ingressRules(deployment("plinth-server")).flatMap((rule) => rule.ports ?? [])).toEqual(
-      serverPorts.map((port) => ({ port: port.containerPort, protocol: "TCP" }))
-    )
+    // Each role takes connections on its own HTTP port and nothing else.
+    for (const name of ["plinth-server", "plinth-worker"]) {
+      const ports = deployment(name).spec!.template.spec!.containers[0]!.ports!
+      expect(ingressRules(deployment(name)).flatMap((rule) => rule.ports ?? [])).toEqual(
+        ports.map((port) => ({ port: port.containerPort, protocol: "TCP" }))
+      )
+    }
   })
 
   it("take their settings from a ConfigMap and a Secret that exist, with documented variables only", () => {
