@@ -1,4 +1,4 @@
-import { load, printLoadTable, start, stop } from "./support.js"
+import { load, printLoadTable, start, stop, unlimitedAuth } from "./support.js"
 
 const json = { "content-type": "application/json" }
 const PASSWORD = "bench-password-1"
@@ -19,13 +19,7 @@ const post = async (url: string, body: unknown): Promise<Auth> => {
  * thousands of requests a second, which the limits exist to stop.
  */
 export const identity = async () => {
-  const server = await start({
-    env: {
-      AUTH_RATE_LIMIT_PER_IP: "100000000",
-      AUTH_RATE_LIMIT_PER_ACCOUNT: "100000000",
-      LOGIN_FAILURE_LIMIT: "100000000"
-    }
-  })
+  const server = await start({ env: unlimitedAuth })
   const run = Date.now().toString(36)
   let registered = 0
   try {

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto"
 import { startS3rver } from "../test/support/s3rver.js"
-import { load, median, printLoadTable, start, stop } from "./support.js"
+import { load, median, printLoadTable, registerBenchUser, start, stop, unlimitedAuth } from "./support.js"
 
 const json = { "content-type": "application/json" }
 const MiB = 1024 * 1024
@@ -39,8 +39,7 @@ export const projects = async () => {
   const s3 = process.env["BENCH_S3"] === "s3rver" ? await startS3rver() : undefined
   const server = await start({
     env: {
-      AUTH_RATE_LIMIT_PER_IP: "100000000",
-      AUTH_RATE_LIMIT_PER_ACCOUNT: "100000000",
+      ...unlimitedAuth,
       ...(s3 === undefined
         ? {}
         : {
@@ -53,17 +52,7 @@ export const projects = async () => {
     }
   })
   try {
-    const registered = await call(`${server.url}/auth/register`, {
-      method: "POST",
-      headers: json,
-      body: JSON.stringify({
-        email: `bench-${Date.now().toString(36)}@example.com`,
-        password: "bench-password-1",
-        name: "Bench"
-      })
-    })
-    const { accessToken } = (await registered.json()) as { accessToken: string }
-    const authorization = { authorization: `Bearer ${accessToken}` }
+    const { authorization } = await registerBenchUser(server)
     const created = await Promise.all(
       Array.from({ length: LISTED }, (_, i) =>
         call(`${server.url}/projects`, {

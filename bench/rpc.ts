@@ -1,5 +1,16 @@
 import { createRequire } from "node:module"
-import { LOAD_RUNS, LOAD_SECONDS, load, type LoadResult, median, printLoadTable, start, stop } from "./support.js"
+import {
+  LOAD_RUNS,
+  LOAD_SECONDS,
+  load,
+  type LoadResult,
+  median,
+  printLoadTable,
+  registerBenchUser,
+  start,
+  stop,
+  unlimitedAuth
+} from "./support.js"
 
 const json = { "content-type": "application/json" }
 const LISTED = 200
@@ -91,19 +102,9 @@ const loadWebSocket = async (url: string, line: (id: number) => string, connecti
 
 /** `profile.get` and `projects.list` over RPC (HTTP and WebSocket), beside the same operations over the HTTP API. */
 export const rpc = async () => {
-  const server = await start({ env: { AUTH_RATE_LIMIT_PER_IP: "100000000" } })
+  const server = await start({ env: unlimitedAuth })
   try {
-    const registered = await fetch(`${server.url}/auth/register`, {
-      method: "POST",
-      headers: json,
-      body: JSON.stringify({
-        email: `bench-${Date.now().toString(36)}@example.com`,
-        password: "bench-password-1",
-        name: "Bench"
-      })
-    })
-    const { accessToken } = (await registered.json()) as { accessToken: string }
-    const authorization = { authorization: `Bearer ${accessToken}` }
+    const { accessToken, authorization } = await registerBenchUser(server)
     await Promise.all(
       Array.from({ length: LISTED }, (_, i) =>
         fetch(`${server.url}/projects`, {

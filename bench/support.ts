@@ -161,3 +161,27 @@ export const printLoadTable = (title: string) => {
       `| ${name} | ${connections} | ${result.rps.toFixed(0)} | ${result.p50} ms | ${result.p99} ms | ${result.errors} |`
     )
 }
+
+/** Auth rate limits raised for a run: a benchmark is one client address sending thousands of requests a second. */
+export const unlimitedAuth = {
+  AUTH_RATE_LIMIT_PER_IP: "100000000",
+  AUTH_RATE_LIMIT_PER_ACCOUNT: "100000000",
+  LOGIN_FAILURE_LIMIT: "100000000"
+}
+
+/** Registers a fresh account on `server`; answers its access token and the header that carries it. */
+export const registerBenchUser = async (server: Server) => {
+  const registered = await fetch(`${server.url}/auth/register`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({
+      email: `bench-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}@example.com`,
+      password: "bench-password-1",
+      name: "Bench"
+    })
+  })
+  if (registered.status !== 201)
+    throw new Error(`registration answered ${registered.status}: ${await registered.text()}`)
+  const { accessToken } = (await registered.json()) as { accessToken: string }
+  return { accessToken, authorization: { authorization: `Bearer ${accessToken}` } }
+}
