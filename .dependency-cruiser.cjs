@@ -43,7 +43,7 @@ module.exports = {
       comment:
         "HttpApi and RPC group contracts are imported by typed clients: they may use shared schemas and errors from services (schema.ts, errors.ts) but no implementation.",
       severity: "error",
-      from: { path: "^src/(http|rpc)/groups/" },
+      from: { path: "^src/(http|rpc)/groups/|^src/plugins/[^/]+/rpc-group\\.ts$" },
       to: { path: "^src/(layers/|services/(?!.*(schema|errors|current-user)\\.ts$))" }
     },
     {
@@ -60,6 +60,22 @@ module.exports = {
       severity: "error",
       from: { path: "^src/plugins/([^/]+)/" },
       to: { path: "^src/plugins/([^/]+)/", pathNot: "^src/plugins/($1|core)/" }
+    },
+    {
+      name: "plugins-are-reached-through-the-registry",
+      comment:
+        "A plugin's folder is imported by the registry (which main.ts folds) and, for its RPC contract, by the plugin client entry; by nothing else, so a disabled plugin leaves no trace.",
+      severity: "error",
+      from: { path: "^(src|examples)/", pathNot: "^src/plugins/([^/]+/|registry\\.ts$|client\\.ts$)" },
+      to: { path: "^src/plugins/(?!core/)[^/]+/" }
+    },
+    {
+      name: "plugin-client-is-client-safe",
+      comment:
+        "`plinth/client/plugins` carries the plugins' RPC contracts and their schemas, none of their implementation.",
+      severity: "error",
+      from: { path: "^src/plugins/client\\.ts$" },
+      to: { path: "^src/(layers/|services/|plugins/)", pathNot: "^src/plugins/[^/]+/(rpc-group|schema)\\.ts$" }
     },
     {
       name: "example-plugins-are-plugins",

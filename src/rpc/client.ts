@@ -35,10 +35,19 @@ export class PlinthRpcs extends RpcGroup.make().merge(IdentityRpcs, ProjectsModu
 
 export type PlinthRpc = RpcGroup.Rpcs<typeof PlinthRpcs>
 
-/** Grouped by the part of each RPC's name before the dot: `client.auth.register(...)`, `client.projects.list(...)`. */
-export type PlinthClient = RpcClient.RpcClient<PlinthRpc, RpcClientError.RpcClientError>
+/** The RPCs of the plugin groups given in `ClientOptions.plugins`. */
+export type PluginRpc<Plugins extends ReadonlyArray<RpcGroup.Any>> = RpcGroup.Rpcs<Plugins[number]>
 
-export interface ClientOptions {
+/**
+ * Grouped by the part of each RPC's name before the dot: `client.auth.register(...)`, `client.projects.list(...)`,
+ * and for the plugins it was made with, `client.audit.list(...)`.
+ */
+export type PlinthClient<Extra extends Rpc.Any = never> = RpcClient.RpcClient<
+  PlinthRpc | Extra,
+  RpcClientError.RpcClientError
+>
+
+export interface ClientOptions<Plugins extends ReadonlyArray<RpcGroup.Any> = ReadonlyArray<never>> {
   /** The server's base URL, e.g. `http://localhost:3000`. */
   readonly url: string
   /** The access token for RPCs that need one; a function is asked before every call, so it may change. */
@@ -48,7 +57,21 @@ export interface ClientOptions {
    * call, streams as streamed responses). Default `websocket`.
    */
   readonly transport?: "websocket" | "http" | undefined
+  /**
+   * The RPC groups of the plugins the server runs, from `plinth/client/plugins` (`[AuditRpcs, WebhooksRpcs]`).
+   * A server without a plugin answers its RPCs with `NotFound`, so list only those its `PLUGINS` turns on.
+   */
+  readonly plugins?: Plugins | undefined
 }
+
+/**
+ * The client's group. The spread widens the merge's static type, so it is restated here from the same groups.
+ */
+const clientGroup = <Plugins extends ReadonlyArray<RpcGroup.Any>>(plugins: Plugins | undefined) =>
+  RpcGroup.make().merge(
+    PlinthRpcs,
+    ...((plugins ?? []) as ReadonlyArray<RpcGroup.RpcGroup<never>>)
+  ) as unknown as RpcGroup.RpcGroup<PlinthRpc | PluginRpc<Plugins>>
 
 const endpoint = (base: string, path: string, websocket: boolean) => {
   const url = new URL(path, base)
@@ -66,7 +89,7 @@ const authorization = (token: ClientOptions["token"]) =>
     })
   )
 
-const protocol = (options: ClientOptions) =>
+const protocol = (options: Pick<ClientOptions, "url" | "transport">) =>
   options.transport === "http"
     ? RpcClient.layerProtocolHttp({ url: endpoint(options.url, RPC_HTTP_PATH, false) }).pipe(
         Layer.provide(FetchHttpClient.layer)
@@ -77,13 +100,15 @@ const protocol = (options: ClientOptions) =>
       )
 
 /** The Effect client; it stays connected until the scope closes. */
-export const makeClient = (options: ClientOptions): Effect.Effect<PlinthClient, never, Scope.Scope> =>
+export const makeClient = <const Plugins extends ReadonlyArray<RpcGroup.Any> = ReadonlyArray<never>>(
+  options: ClientOptions<Plugins>
+): Effect.Effect<PlinthClient<PluginRpc<Plugins>>, never, Scope.Scope> =>
   Effect.flatMap(
     // Built in the caller's scope: the connection must outlive this effect.
     Layer.build(
       Layer.merge(protocol(options), authorization(options.token)).pipe(Layer.provide(RpcSerialization.layerNdjson))
     ),
-    (context) => Effect.provide(RpcClient.make(PlinthRpcs), context)
+    (context) => Effect.provide(RpcClient.make(clientGroup(options.plugins)), context)
   )
 
 /**
@@ -113,25 +138,32 @@ type Methods<Rpcs extends Rpc.Any, Prefix extends string> = {
  * For code that does not use Effect: every call returns a Promise (a stream an async iterable), and a failure
  * rejects with the server's tagged error itself (`error._tag === "EmailTaken"`), or an `RpcClientError`.
  */
-export type PlinthPromiseClient = {
-  readonly [Prefix in RpcClient.RpcClient.Prefixes<PlinthRpc>]: Methods<PlinthRpc, Prefix>
+export type PlinthPromiseClient<Extra extends Rpc.Any = never> = {
+  readonly [Prefix in RpcClient.RpcClient.Prefixes<PlinthRpc | Extra>]: Methods<PlinthRpc | Extra, Prefix>
 } & {
   /** Closes the connection. */
   readonly close: () => Promise<void>
 }
 
-class ClientService extends Context.Tag("plinth/client/Client")<ClientService, PlinthClient>() {}
-
 type AnyMethod = (payload: unknown) => Effect.Effect<unknown, unknown> | Stream.Stream<unknown, unknown>
 
-export const makePromiseClient = async (options: ClientOptions): Promise<PlinthPromiseClient> => {
-  const runtime = ManagedRuntime.make(Layer.scoped(ClientService, makeClient(options)))
+/** The Effect client, looked up by the names of its group's RPCs. */
+class ClientService extends Context.Tag("plinth/client/Client")<
+  ClientService,
+  Record<string, Record<string, AnyMethod>>
+>() {}
+
+export const makePromiseClient = async <const Plugins extends ReadonlyArray<RpcGroup.Any> = ReadonlyArray<never>>(
+  options: ClientOptions<Plugins>
+): Promise<PlinthPromiseClient<PluginRpc<Plugins>>> => {
   // The typed client is generated from the same group, so each `prefix.method` of it exists; typed access by a
-  // name only known at run time is what this loop cannot express.
-  const client = (await runtime.runPromise(ClientService)) as unknown as Record<string, Record<string, AnyMethod>>
+  // name only known at run time is what the loop below cannot express.
+  const named = Effect.map(makeClient(options), (client) => client as unknown as ClientService["Type"])
+  const runtime = ManagedRuntime.make(Layer.scoped(ClientService, named))
+  const client = await runtime.runPromise(ClientService)
   const effectRuntime = await runtime.runtime()
   const groups: Record<string, Record<string, (payload: unknown) => unknown>> = {}
-  for (const [tag, rpc] of PlinthRpcs.requests) {
+  for (const [tag, rpc] of clientGroup(options.plugins).requests) {
     const [prefix = "", method = ""] = tag.split(".")
     const call = client[prefix]![method]!
     const isStream = RpcSchema.isStreamSchema(rpc.successSchema)
@@ -143,5 +175,5 @@ export const makePromiseClient = async (options: ClientOptions): Promise<PlinthP
             throw Cause.squash(exit.cause)
           })
   }
-  return { ...groups, close: () => runtime.dispose() } as unknown as PlinthPromiseClient
+  return { ...groups, close: () => runtime.dispose() } as unknown as PlinthPromiseClient<PluginRpc<Plugins>>
 }

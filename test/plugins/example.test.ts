@@ -1,6 +1,8 @@
 import { describe, expect, it, layer } from "@effect/vitest"
 import { Cause, Effect, Exit } from "effect"
 import { BookmarksPlugin } from "../../examples/bookmarks/index.js"
+import { BookmarksRpcs } from "../../examples/bookmarks/rpc-group.js"
+import { makeClient } from "../../src/rpc/client.js"
 import { pluginRegistry } from "../../src/plugins/registry.js"
 import { expectProblem, register, request } from "../identity/harness.js"
 import { raw, TestServer } from "../support/server.js"
@@ -25,7 +27,7 @@ layer(pluginServer(backends[0]!, { plugins: ["bookmarks"], registry, env: { PLUG
   timeout: "120 seconds",
   excludeTestServices: true
 })("Example plugin: bookmarks", (it) => {
-  it.effect("serves its endpoints, documents them, honours its setting and erases with the account", () =>
+  it.scoped("serves its endpoints and RPCs, documents them, honours its setting and erases with the account", () =>
     Effect.gen(function* () {
       const { url } = yield* TestServer
       const sql = yield* Database
@@ -45,6 +47,12 @@ layer(pluginServer(backends[0]!, { plugins: ["bookmarks"], registry, env: { PLUG
       expectProblem(yield* request("POST", "/bookmarks", { token, body: { url: "https://a.b", title: "3" } }), 409)
       const listed = yield* request("GET", "/bookmarks", { token })
       expect((listed.json as { items: ReadonlyArray<unknown> }).items).toHaveLength(2)
+
+      const client = yield* makeClient({ url, token, transport: "http", plugins: [BookmarksRpcs] })
+      const overRpc = yield* client.bookmarks.list()
+      expect(overRpc.items.map((bookmark) => bookmark.title).sort()).toEqual(["Effect", "Two"])
+      const refused = yield* Effect.flip(client.bookmarks.create({ url: "https://a.b", title: "3" }))
+      expect(refused).toMatchObject({ _tag: "Conflict", detail: "You already have 2 bookmarks" })
 
       const deleted = yield* request("DELETE", "/users/account", { token, body: { password: reader.password } })
       expect(deleted.status, deleted.text).toBe(204)

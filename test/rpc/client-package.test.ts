@@ -31,9 +31,18 @@ describe("the plinth/client package entry", () => {
           { cwd: root, maxBuffer: 64 * 1024 * 1024 }
         )
         expect(stdout).toMatch(/'plinth\/client' was successfully resolved to '[^']*dist\/types\/rpc\/client\.d\.ts'/)
+        expect(stdout).toMatch(
+          /'plinth\/client\/plugins' was successfully resolved to '[^']*dist\/types\/plugins\/client\.d\.ts'/
+        )
         const bundle = (await import(pathToFileURL(join(root, "dist", "client.mjs")).href)) as Record<string, unknown>
         expect(typeof bundle["makeClient"]).toBe("function")
         expect(typeof bundle["makePromiseClient"]).toBe("function")
+        const plugins = (await import(pathToFileURL(join(root, "dist", "client-plugins.mjs")).href)) as Record<
+          string,
+          { readonly requests?: ReadonlyMap<string, unknown> }
+        >
+        expect([...(plugins["AuditRpcs"]?.requests?.keys() ?? [])]).toEqual(["audit.list", "audit.verify"])
+        expect([...(plugins["WebhooksRpcs"]?.requests?.keys() ?? [])]).toHaveLength(5)
       }),
     120_000
   )

@@ -1,12 +1,14 @@
 import { Config, Duration, Layer } from "effect"
 import { eventConsumer } from "../../services/events/consumer.js"
 import { DomainEvent } from "../../services/events/schema.js"
-import { Authenticated } from "../core/identity.js"
+import { Authenticated, RpcAuthenticated } from "../core/identity.js"
 import { definePlugin } from "../module.js"
 import { AuditGroup } from "./group.js"
 import { AuditHandlers } from "./handlers.js"
 import { appendToAuditLog, AuditLog, makeAuditPruner } from "./log.js"
 import { auditMigrations } from "./migrations.js"
+import { AuditRpcs } from "./rpc-group.js"
+import { AuditRpcHandlers } from "./rpc-handlers.js"
 import { readAudit, verifyAudit } from "./permissions.js"
 
 const positiveDuration = (name: string, fallback: Duration.Duration) =>
@@ -37,6 +39,10 @@ export const AuditPlugin = definePlugin({
     migrations: auditMigrations,
     groups: [AuditGroup],
     http: AuditHandlers.pipe(Layer.provide(AuditLog.layer), Layer.provide(Authenticated)),
+    rpc: {
+      group: AuditRpcs,
+      handlers: Layer.merge(AuditRpcHandlers.pipe(Layer.provide(AuditLog.layer)), RpcAuthenticated)
+    },
     consumers: [AuditRecorder],
     workers: makeAuditPruner(settings.retention, settings.pruneInterval).pipe(Layer.provide(AuditLog.layer)),
     userData: {

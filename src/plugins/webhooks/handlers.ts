@@ -1,14 +1,9 @@
 import { HttpApiBuilder } from "@effect/platform"
 import { Effect } from "effect"
 import { baseApi } from "../../http/api.js"
-import { CurrentUser } from "../../services/identity/current-user.js"
-import { requireRole } from "../../services/identity/policy.js"
 import { WebhooksGroup } from "./group.js"
-import { manageWebhooks } from "./permissions.js"
+import { authorized } from "./permissions.js"
 import { Webhooks } from "./webhooks.js"
-
-/** Past the role check, `Projects.authorizeChange` keeps users to their own projects. */
-const authorized = Effect.tap(CurrentUser, (actor) => requireRole(actor, manageWebhooks.roles, manageWebhooks.action))
 
 export const WebhooksHandlers = HttpApiBuilder.group(baseApi.add(WebhooksGroup), "webhooks", (handlers) =>
   Effect.gen(function* () {

@@ -1,3 +1,6 @@
+import { Effect } from "effect"
+import { CurrentUser } from "../../services/identity/current-user.js"
+import { requireRole } from "../../services/identity/policy.js"
 import type { Permission } from "../module.js"
 
 /** Users manage the webhooks of their own projects; moderators and admins those of any project. */
@@ -6,3 +9,8 @@ export const manageWebhooks: Permission = {
   action: "manage webhooks",
   roles: ["admin", "moderator", "user"]
 }
+
+/** The caller, past the role check; `Projects.authorizeChange` then keeps users to their own projects. */
+export const authorized = Effect.tap(CurrentUser, (actor) =>
+  requireRole(actor, manageWebhooks.roles, manageWebhooks.action)
+)
