@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import pg from "pg"
+import { createDatabase, dropDatabase } from "../test/support/postgres.js"
 
 export const LOAD_RUNS = 3
 export const LOAD_SECONDS = Number(process.env["BENCH_SECONDS"] ?? "10")
@@ -51,22 +51,8 @@ export interface Server {
 export const newDataDir = () => mkdtempSync(join(tmpdir(), "plinth-bench-"))
 
 export const freshDatabase = async (adminUrl: string) => {
-  const name = `plinth_bench_${Date.now().toString(36)}`
-  const admin = new pg.Client({ connectionString: adminUrl })
-  await admin.connect()
-  await admin.query(`create database ${name}`)
-  await admin.end()
-  const url = new URL(adminUrl)
-  url.pathname = `/${name}`
-  return {
-    url: url.toString(),
-    drop: async () => {
-      const client = new pg.Client({ connectionString: adminUrl })
-      await client.connect()
-      await client.query(`drop database if exists ${name} with (force)`)
-      await client.end()
-    }
-  }
+  const { name, url } = await createDatabase(adminUrl, "plinth_bench")
+  return { url, drop: () => dropDatabase(adminUrl, name) }
 }
 
 const running = new Map<Server, () => Promise<void>>()

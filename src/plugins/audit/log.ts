@@ -40,20 +40,11 @@ const fromStored = (row: StoredRow): AuditRow => ({
   details: parseJson(row.details) ?? {}
 })
 
-interface AuditRow {
-  readonly seq: string
-  readonly eventId: string
-  readonly type: string
-  readonly actor: string | null
-  readonly projectId: string | null
-  readonly occurredAt: Date
-  readonly ip: string | null
-  readonly requestId: string | null
+/** A stored row with its JSON columns parsed. */
+interface AuditRow extends Omit<StoredRow, "before" | "after" | "details"> {
   readonly before: Json | null
   readonly after: Json | null
   readonly details: Json
-  readonly prevHash: string
-  readonly hash: string
 }
 
 type Hashed = Omit<AuditRow, "hash" | "seq"> & { readonly seq: number }
