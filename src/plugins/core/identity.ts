@@ -10,7 +10,7 @@ import { Profiles } from "../../services/identity/profiles.js"
 import { IdentityStore } from "../../services/identity/store.js"
 import { IdentityRpcs } from "../../rpc/groups/identity.js"
 import { IdentityRpcHandlers } from "../../rpc/handlers/identity.js"
-import { RpcAuthenticationLive } from "../../rpc/middleware/auth-live.js"
+import { RpcAuthenticationLive, RpcAuthRateLimitLive } from "../../rpc/middleware/auth-live.js"
 import { defineModule } from "../module.js"
 
 /** Shared with the modules whose endpoints need authentication; built once however many use it. */
@@ -29,7 +29,9 @@ export const IdentityModule = defineModule({
   http: IdentityHandlers.pipe(Layer.provide(IdentityServices)),
   rpc: {
     group: IdentityRpcs,
-    handlers: Layer.merge(IdentityRpcHandlers, RpcAuthenticationLive).pipe(Layer.provide(IdentityServices))
+    handlers: Layer.mergeAll(IdentityRpcHandlers, RpcAuthenticationLive, RpcAuthRateLimitLive).pipe(
+      Layer.provide(IdentityServices)
+    )
   },
   consumers: []
 })

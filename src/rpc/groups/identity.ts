@@ -19,7 +19,7 @@ import {
   UserPage
 } from "../../services/identity/schema.js"
 import { strictRequest } from "../../services/schema.js"
-import { RpcAuthentication, RpcObservability } from "./middleware.js"
+import { RpcAuthentication, RpcAuthRateLimit, RpcObservability } from "./middleware.js"
 
 /** Addresses one resource by id, as the HTTP paths' `{id}` does. */
 export const ById = Schema.Struct({ id: Schema.UUID }).annotations(strictRequest)
@@ -41,15 +41,19 @@ export class AuthRpcs extends RpcGroup.make(
     success: AuthResult,
     error: Schema.Union(Unauthorized, TooManyRequests)
   }),
-  Rpc.make("auth.logout", { payload: LogoutRequest, error: TooManyRequests }),
-  Rpc.make("auth.jwks", { success: Jwks })
-).middleware(RpcObservability) {}
+  Rpc.make("auth.logout", { payload: LogoutRequest, error: TooManyRequests })
+)
+  // Only the calls above: the key set stays public and unlimited, as over HTTP.
+  .middleware(RpcAuthRateLimit)
+  .add(Rpc.make("auth.jwks", { success: Jwks }))
+  .middleware(RpcObservability) {}
 
 export class SessionsRpcs extends RpcGroup.make(
   Rpc.make("sessions.list", { success: SessionList, error: TooManyRequests }),
   Rpc.make("sessions.revoke", { payload: ById, error: Schema.Union(NotFound, TooManyRequests) })
 )
   .middleware(RpcAuthentication)
+  .middleware(RpcAuthRateLimit)
   .middleware(RpcObservability) {}
 
 export class ProfileRpcs extends RpcGroup.make(

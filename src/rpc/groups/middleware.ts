@@ -1,6 +1,12 @@
 import { RpcMiddleware } from "@effect/rpc"
 import { Schema } from "effect"
-import { InternalError, ServiceUnavailable, Unauthorized, ValidationFailed } from "../../services/errors.js"
+import {
+  InternalError,
+  ServiceUnavailable,
+  TooManyRequests,
+  Unauthorized,
+  ValidationFailed
+} from "../../services/errors.js"
 import { CurrentUser } from "../../services/identity/current-user.js"
 
 /**
@@ -12,6 +18,11 @@ export class RpcAuthentication extends RpcMiddleware.Tag<RpcAuthentication>()("a
   failure: Unauthorized,
   provides: CurrentUser,
   requiredForClient: true
+}) {}
+
+/** Counts each auth and session call against its client address (AUTH_RATE_LIMIT_PER_IP), as HTTP's `AuthRateLimit`. */
+export class RpcAuthRateLimit extends RpcMiddleware.Tag<RpcAuthRateLimit>()("app/RpcAuthRateLimit", {
+  failure: TooManyRequests
 }) {}
 
 /**

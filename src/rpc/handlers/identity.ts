@@ -1,27 +1,21 @@
-import { type Context, Effect, Layer } from "effect"
+import { Effect, Layer } from "effect"
 import { AppConfig } from "../../layers/config.js"
-import { Accounts, type ClientInfo } from "../../services/identity/accounts.js"
+import { Accounts } from "../../services/identity/accounts.js"
 import { Administration } from "../../services/identity/administration.js"
 import { CurrentUser } from "../../services/identity/current-user.js"
 import { Profiles } from "../../services/identity/profiles.js"
 import { rpcClientInfo } from "../client-info.js"
 import { AdminRpcs, AuthRpcs, ProfileRpcs, SessionsRpcs } from "../groups/identity.js"
 
-/** Each auth and session call counts against its client address, as the same request over HTTP would. */
-const throttledBy =
-  (accounts: Context.Tag.Service<Accounts>, client: Effect.Effect<ClientInfo>) =>
-  <A, E, R>(call: (info: ClientInfo) => Effect.Effect<A, E, R>) =>
-    Effect.flatMap(client, (info) => Effect.zipRight(accounts.throttleClient(info), call(info)))
-
 const AuthHandlers = AuthRpcs.toLayer(
   Effect.gen(function* () {
     const accounts = yield* Accounts
-    const throttled = throttledBy(accounts, rpcClientInfo((yield* AppConfig).trustProxy))
+    const client = rpcClientInfo((yield* AppConfig).trustProxy)
     return AuthRpcs.of({
-      "auth.register": (payload) => throttled((info) => accounts.register(payload, info)),
-      "auth.login": (payload) => throttled((info) => accounts.login(payload, info)),
-      "auth.refresh": ({ refreshToken }) => throttled(() => accounts.refresh(refreshToken)),
-      "auth.logout": ({ refreshToken }) => throttled(() => accounts.logout(refreshToken)),
+      "auth.register": (payload) => Effect.flatMap(client, (info) => accounts.register(payload, info)),
+      "auth.login": (payload) => Effect.flatMap(client, (info) => accounts.login(payload, info)),
+      "auth.refresh": ({ refreshToken }) => accounts.refresh(refreshToken),
+      "auth.logout": ({ refreshToken }) => accounts.logout(refreshToken),
       "auth.jwks": () => Effect.succeed(accounts.jwks)
     })
   })
@@ -30,11 +24,9 @@ const AuthHandlers = AuthRpcs.toLayer(
 const SessionsHandlers = SessionsRpcs.toLayer(
   Effect.gen(function* () {
     const accounts = yield* Accounts
-    const throttled = throttledBy(accounts, rpcClientInfo((yield* AppConfig).trustProxy))
     return SessionsRpcs.of({
-      "sessions.list": () => throttled(() => Effect.flatMap(CurrentUser, accounts.sessions)),
-      "sessions.revoke": ({ id }) =>
-        throttled(() => Effect.flatMap(CurrentUser, (actor) => accounts.revokeSession(actor, id)))
+      "sessions.list": () => Effect.flatMap(CurrentUser, accounts.sessions),
+      "sessions.revoke": ({ id }) => Effect.flatMap(CurrentUser, (actor) => accounts.revokeSession(actor, id))
     })
   })
 )

@@ -1,7 +1,9 @@
 import { Effect, Layer } from "effect"
+import { AppConfig } from "../../layers/config.js"
 import { Unauthorized } from "../../services/errors.js"
 import { Accounts } from "../../services/identity/accounts.js"
-import { RpcAuthentication } from "../groups/middleware.js"
+import { rpcClientInfo } from "../client-info.js"
+import { RpcAuthentication, RpcAuthRateLimit } from "../groups/middleware.js"
 
 const missingToken = new Unauthorized({ detail: "The access token is missing, invalid or expired" })
 
@@ -14,4 +16,13 @@ export const RpcAuthenticationLive = Layer.effect(
       return match?.[1] === undefined ? Effect.fail(missingToken) : accounts.authenticate(match[1])
     })
   )
+)
+
+export const RpcAuthRateLimitLive = Layer.effect(
+  RpcAuthRateLimit,
+  Effect.gen(function* () {
+    const accounts = yield* Accounts
+    const client = rpcClientInfo((yield* AppConfig).trustProxy)
+    return RpcAuthRateLimit.of(() => Effect.flatMap(client, accounts.throttleClient))
+  })
 )
