@@ -279,6 +279,42 @@ export const makeQueueAmqp = (url: Redacted.Redacted, options?: { readonly excha
         })
       })
 
+      /**
+       * Adds `subscriber` to those every new connection attaches, and attaches it to the current one if the link is
+       * up; `onAttachFailure` decides what a failed first attach means. Both steps and the release run under the
+       * topology lock, so a reconnect never attaches a subscriber half registered or already released.
+       */
+      const register = <E>(
+        subscriber: Subscriber,
+        onAttachFailure: (error: QueueUnavailable, state: Extract<Link, { _tag: "Up" }>) => Effect.Effect<void, E>,
+        release: Effect.Effect<void>
+      ) =>
+        Effect.acquireRelease(
+          topology.withPermits(1)(
+            Effect.gen(function* () {
+              subscribers.add(subscriber)
+              const state = yield* Ref.get(link)
+              if (state._tag !== "Up") return
+              yield* subscriber
+                .attach(state.connection)
+                .pipe(
+                  Effect.catchAll((error) =>
+                    Effect.tapError(onAttachFailure(error, state), () =>
+                      Effect.sync(() => subscribers.delete(subscriber))
+                    )
+                  )
+                )
+            })
+          ),
+          () =>
+            topology.withPermits(1)(
+              Effect.zipRight(
+                Effect.sync(() => subscribers.delete(subscriber)),
+                release
+              )
+            )
+        )
+
       const withChannel = <A>(use: (channel: ConfirmChannel) => Effect.Effect<A, QueueUnavailable>) =>
         Effect.flatMap(connected, ({ connection }) =>
           Effect.acquireUseRelease(openChannel(connection), use, closeQuietly)
@@ -436,37 +472,19 @@ export const makeQueueAmqp = (url: Redacted.Redacted, options?: { readonly excha
             }).pipe(Effect.tapError(() => closeQuietly(channel)))
           )
 
-        const subscriber: Subscriber = { attach }
-
-        yield* Effect.acquireRelease(
-          topology.withPermits(1)(
-            Effect.gen(function* () {
-              subscribers.add(subscriber)
-              const state = yield* Ref.get(link)
-              if (state._tag !== "Up") return
-              yield* attach(state.connection).pipe(
-                Effect.catchAll((error) =>
-                  Effect.flatMap(Deferred.isDone(state.closed), (lost) => {
-                    if (lost) return Effect.void
-                    subscribers.delete(subscriber)
-                    return Effect.fail(error)
-                  })
-                )
-              )
-            })
-          ),
-          () =>
-            topology.withPermits(1)(
-              Effect.gen(function* () {
-                stopping = true
-                subscribers.delete(subscriber)
-                if (subscription === undefined) return
-                const { channel, consumerTag } = subscription
-                yield* Effect.ignore(call("cannot cancel the consumer", () => channel.cancel(consumerTag)))
-                yield* FiberSet.clear(handlers)
-                yield* closeQuietly(channel)
-              })
-            )
+        yield* register(
+          { attach },
+          // A consumer that cannot start fails start-up, unless the connection it tried was lost meanwhile.
+          (error, state) =>
+            Effect.flatMap(Deferred.isDone(state.closed), (lost) => (lost ? Effect.void : Effect.fail(error))),
+          Effect.gen(function* () {
+            stopping = true
+            if (subscription === undefined) return
+            const { channel, consumerTag } = subscription
+            yield* Effect.ignore(call("cannot cancel the consumer", () => channel.cancel(consumerTag)))
+            yield* FiberSet.clear(handlers)
+            yield* closeQuietly(channel)
+          })
         )
       })
 
@@ -506,32 +524,18 @@ export const makeQueueAmqp = (url: Redacted.Redacted, options?: { readonly excha
                 current = channel
               }).pipe(Effect.tapError(() => closeQuietly(channel)))
             )
-          const subscriber: Subscriber = { attach }
-          yield* Effect.acquireRelease(
-            topology.withPermits(1)(
-              Effect.gen(function* () {
-                subscribers.add(subscriber)
-                const state = yield* Ref.get(link)
-                if (state._tag !== "Up") return
-                // A subscription that cannot attach to this connection gets the next one, as a lost channel does.
-                yield* attach(state.connection).pipe(
-                  Effect.catchAll((error) =>
-                    Effect.zipRight(
-                      Effect.logWarning("Queue: cannot subscribe; reconnecting", error.reason),
-                      Effect.sync(reconnectOnLoss(state.connection))
-                    )
-                  )
-                )
-              })
-            ),
-            () =>
-              topology.withPermits(1)(
-                Effect.suspend(() => {
-                  stopping = true
-                  subscribers.delete(subscriber)
-                  return current === undefined ? Effect.void : closeQuietly(current)
-                })
-              )
+          yield* register(
+            { attach },
+            // A subscription that cannot attach to this connection gets the next one, as a lost channel does.
+            (error, state) =>
+              Effect.zipRight(
+                Effect.logWarning("Queue: cannot subscribe; reconnecting", error.reason),
+                Effect.sync(reconnectOnLoss(state.connection))
+              ),
+            Effect.suspend(() => {
+              stopping = true
+              return current === undefined ? Effect.void : closeQuietly(current)
+            })
           )
           return Stream.fromQueue(inbox)
         })
