@@ -1,6 +1,6 @@
 import { HttpApi, HttpApiBuilder, HttpApiScalar, HttpServer, HttpServerRequest } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
-import { Effect, Layer, Option } from "effect"
+import { Effect, Layer, LogLevel, Option } from "effect"
 import { readFile } from "node:fs/promises"
 import { createServer, type Server, type ServerResponse } from "node:http"
 import { createServer as createTlsServer } from "node:https"
@@ -165,18 +165,22 @@ const logAddress = Layer.effectDiscard(
   })
 )
 
-/** Outermost to innermost: request id and log line, security headers, CORS. */
+/** Outermost to innermost: request id, log line and security headers, then CORS. */
 const serveWithEdge = Layer.unwrapEffect(
   Effect.gen(function* () {
     const settings = yield* AppConfig
     const draining = yield* Draining
-    const headers = securityHeaders({
-      tls: Option.isSome(settings.tls),
+    const edge = requestContext({
       trustProxy: settings.trustProxy,
-      draining: draining.active
+      logRequests: LogLevel.greaterThanEqual(LogLevel.Info, settings.logLevel),
+      decorate: securityHeaders({
+        tls: Option.isSome(settings.tls),
+        trustProxy: settings.trustProxy,
+        draining: draining.active
+      })
     })
     const cors = corsFor(settings.corsOrigins)
-    return HttpApiBuilder.serve((app) => requestContext(headers(cors(app))))
+    return HttpApiBuilder.serve((app) => edge(cors(app)))
   })
 )
 

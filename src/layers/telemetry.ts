@@ -78,12 +78,11 @@ const requestMetricsFor = (outcome: RequestOutcome): RequestMetrics => {
 const noLabels: Array<MetricLabel.MetricLabel> = []
 
 /** Synchronous, with no registry lookup once a label set is known: it runs once per request on the hot path. */
-export const recordRequest = (outcome: RequestOutcome) =>
-  Effect.sync(() => {
-    const [count, duration] = requestMetricsFor(outcome)
-    count.unsafeUpdate(1, noLabels)
-    duration.unsafeUpdate(outcome.durationSeconds, noLabels)
-  })
+export const countRequest = (outcome: RequestOutcome) => {
+  const [count, duration] = requestMetricsFor(outcome)
+  count.unsafeUpdate(1, noLabels)
+  duration.unsafeUpdate(outcome.durationSeconds, noLabels)
+}
 
 /** Connections of a database pool by `pool` (primary, replica, embedded) and `state` (in_use, idle, waiting). */
 const databasePoolConnections = Metric.gauge("plinth_db_pool_connections", {

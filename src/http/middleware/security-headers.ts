@@ -1,4 +1,5 @@
-import { HttpApp, type HttpServerRequest, HttpServerResponse } from "@effect/platform"
+import type { HttpApp } from "@effect/platform"
+import { type HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import { Effect } from "effect"
 import { createHash } from "node:crypto"
 
@@ -59,23 +60,18 @@ const policyOf = (response: HttpServerResponse.HttpServerResponse) => {
 const isHttps = (request: HttpServerRequest.HttpServerRequest, options: SecurityHeadersOptions) =>
   options.tls || (options.trustProxy && request.headers["x-forwarded-proto"]?.split(",")[0]?.trim() === "https")
 
-/** Sets the security headers on every response, errors and unknown routes included. */
+/** The security headers every response carries, errors and unknown routes included. */
 export const securityHeaders =
-  (options: SecurityHeadersOptions) =>
-  <E, R>(app: HttpApp.Default<E, R>): HttpApp.Default<E, R> =>
-    Effect.zipRight(
-      HttpApp.appendPreResponseHandler((request, response) =>
-        Effect.map(options.draining, (draining) =>
-          HttpServerResponse.setHeaders(response, {
-            "x-content-type-options": "nosniff",
-            "referrer-policy": "no-referrer",
-            "x-frame-options": "DENY",
-            "cross-origin-opener-policy": "same-origin",
-            "content-security-policy": policyOf(response),
-            ...(isHttps(request, options) ? { "strict-transport-security": HSTS } : {}),
-            ...(draining ? { connection: "close" } : {})
-          })
-        )
-      ),
-      app
+  (options: SecurityHeadersOptions): HttpApp.PreResponseHandler =>
+  (request, response) =>
+    Effect.map(options.draining, (draining) =>
+      HttpServerResponse.setHeaders(response, {
+        "x-content-type-options": "nosniff",
+        "referrer-policy": "no-referrer",
+        "x-frame-options": "DENY",
+        "cross-origin-opener-policy": "same-origin",
+        "content-security-policy": policyOf(response),
+        ...(isHttps(request, options) ? { "strict-transport-security": HSTS } : {}),
+        ...(draining ? { connection: "close" } : {})
+      })
     )
