@@ -234,7 +234,8 @@ export class Accounts extends Context.Tag("app/Accounts")<Accounts, AccountsShap
         yield* store.forgetSessions(revoked)
       })
 
-      const authenticate = Effect.fn("Accounts.authenticate")(function* (accessToken: string) {
+      // Runs on every authenticated request and mostly answers from memory: untraced, as cache reads are.
+      const authenticate = Effect.fnUntraced(function* (accessToken: string) {
         const claims = yield* signer.verify(accessToken).pipe(Effect.mapError(() => invalidAccessToken))
         const state = yield* store.sessionState(claims.sid)
         if (Option.isNone(state) || state.value.userId !== claims.sub) return yield* invalidAccessToken

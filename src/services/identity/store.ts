@@ -135,7 +135,8 @@ export class IdentityStore extends Context.Tag("app/IdentityStore")<IdentityStor
         return { sessionId, refreshToken }
       })
 
-      const sessionState = Effect.fn("IdentityStore.sessionState")(function* (sessionId: string) {
+      // Untraced, as cache reads are: it runs on every authenticated request; a miss's query has its own span.
+      const sessionState = Effect.fnUntraced(function* (sessionId: string) {
         const cached = yield* cache.get(sessionKey(sessionId))
         if (Option.isSome(cached)) {
           return cached.value === REVOKED ? Option.none() : decodeSessionState(cached.value)
@@ -189,7 +190,8 @@ export class IdentityStore extends Context.Tag("app/IdentityStore")<IdentityStor
         yield* Effect.forEach(rows, (row) => cache.delete(sessionKey(row.id)), { discard: true })
       })
 
-      const cachedProfile = Effect.fn("IdentityStore.cachedProfile")(function* (userId: string) {
+      // Untraced for the same reason as sessionState.
+      const cachedProfile = Effect.fnUntraced(function* (userId: string) {
         const cached = yield* cache.get(profileKey(userId))
         if (Option.isSome(cached)) return cached
         const row = yield* findUserById(userId)
