@@ -98,6 +98,42 @@ describe.each(backends)("Projects on $name", (backend) => {
       })
     )
 
+    it.effect("serves cached projects and pages only while they are current, account deletion included", () =>
+      Effect.gen(function* () {
+        const owner = yield* register()
+        const reader = (yield* register()).auth.accessToken
+        const token = owner.auth.accessToken
+        const query = `/projects?ownerId=${owner.auth.user.id}`
+        const names = Effect.map(request("GET", query, { token: reader }), (response) => {
+          expect(response.status, response.text).toBe(200)
+          return (response.json as PageJson).items.map((item) => item.name)
+        })
+        const project = yield* created(token, "Cached")
+        // Read twice each, so the second read is the cache's.
+        for (let i = 0; i < 2; i++) {
+          expect(yield* names).toEqual(["Cached"])
+          expect((yield* request("GET", `/projects/${project.id}`, { token: reader })).status).toBe(200)
+        }
+        yield* created(token, "Second")
+        expect(yield* names).toEqual(["Second", "Cached"])
+        const renamed = yield* request("PATCH", `/projects/${project.id}`, { token, body: { name: "Renamed" } })
+        expect(renamed.status, renamed.text).toBe(200)
+        expect(yield* names).toEqual(["Second", "Renamed"])
+        const read = yield* request("GET", `/projects/${project.id}`, { token: reader })
+        expect((read.json as ProjectJson).name).toBe("Renamed")
+        expect((yield* request("DELETE", `/projects/${project.id}`, { token })).status).toBe(204)
+        expect(yield* names).toEqual(["Second"])
+
+        const survivor = yield* created(token, "Survivor")
+        expect((yield* request("GET", `/projects/${survivor.id}`, { token: reader })).status).toBe(200)
+        expect(yield* names).toEqual(["Survivor", "Second"])
+        const deletion = yield* request("DELETE", "/users/account", { token, body: { password: owner.password } })
+        expect(deletion.status, deletion.text).toBe(204)
+        expectProblem(yield* request("GET", `/projects/${survivor.id}`, { token: reader }), 404, "not-found")
+        expect(yield* names).toEqual([])
+      })
+    )
+
     it.effect("validates names, descriptions, unknown fields, ids and limits", () =>
       Effect.gen(function* () {
         const token = (yield* register()).auth.accessToken

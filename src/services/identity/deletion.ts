@@ -2,6 +2,8 @@ import { SqlClient } from "@effect/sql"
 import { Context, Effect, Layer } from "effect"
 import { Events } from "../events/events.js"
 import { IdentityStore } from "./store.js"
+import { Cache } from "../../layers/cache.js"
+import { forgetProjects } from "../projects/cached.js"
 
 export interface AccountDeletionShape {
   /**
@@ -18,13 +20,14 @@ export class AccountDeletion extends Context.Tag("app/AccountDeletion")<AccountD
       const sql = yield* SqlClient.SqlClient
       const events = yield* Events
       const store = yield* IdentityStore
+      const cache = yield* Cache
 
       const deleteAccount = Effect.fn("AccountDeletion.deleteAccount")(function* (userId: string, actor: string) {
-        const sessionIds = yield* sql
+        const { sessionIds, projectIds } = yield* sql
           .withTransaction(
             Effect.gen(function* () {
               // As in project deletion: uploads committing into these projects finish before the keys are read.
-              yield* sql`select id from projects where owner_id = ${userId} for update`
+              const projects = yield* sql<{ id: string }>`select id from projects where owner_id = ${userId} for update`
               const sessions = yield* sql<{ id: string }>`select id from sessions where user_id = ${userId}`
               const files = yield* sql<{ storageKey: string }>`
                 select f.storage_key from files f join projects p on p.id = f.project_id where p.owner_id = ${userId}`
@@ -37,12 +40,13 @@ export class AccountDeletion extends Context.Tag("app/AccountDeletion")<AccountD
                   payload: { keys: files.map((file) => file.storageKey), prefixes: [] }
                 })
               }
-              return sessions.map((session) => session.id)
+              return { sessionIds: sessions.map((session) => session.id), projectIds: projects.map((p) => p.id) }
             })
           )
           .pipe(Effect.orDie)
         yield* store.forgetSessions(sessionIds)
         yield* store.forgetProfile(userId)
+        yield* forgetProjects(cache, projectIds)
       })
 
       return AccountDeletion.of({ deleteAccount })

@@ -1,5 +1,5 @@
 import { SqlClient } from "@effect/sql"
-import { Context, DateTime, Duration, Effect, Layer, Option, Schema } from "effect"
+import { Context, DateTime, Effect, Layer, Option, Schema } from "effect"
 import { Cache } from "../../layers/cache.js"
 import { ReadReplica } from "../../layers/database.js"
 import { Forbidden, NotFound, type ValidationFailed } from "../errors.js"
@@ -7,8 +7,9 @@ import { Events } from "../events/events.js"
 import type { Actor } from "../identity/current-user.js"
 import { requireRole } from "../identity/policy.js"
 import { decodeCursor, likePattern, pageOf } from "../pagination.js"
-import { Project, ProjectPage } from "./schema.js"
+import { type ListProjects, Project, ProjectPage } from "./schema.js"
 import { fromRows } from "../schema.js"
+import { forgetProjects, LIST_PAGE_TTL, listGeneration, listPageKey, PROJECT_TTL, projectKey } from "./cached.js"
 
 interface ProjectRow {
   readonly id: string
@@ -32,20 +33,14 @@ const toProject = (row: ProjectRow) =>
     fromRows
   )
 
-const CachedProject = Schema.parseJson(Project)
-const decodeCachedProject = Schema.decodeUnknownOption(CachedProject)
-const encodeCachedProject = Schema.encodeSync(CachedProject)
-const PROJECT_TTL = Duration.minutes(5)
-export const projectKey = (id: string) => `project:${id}`
+const ProjectJson = Schema.parseJson(Project)
+const decodeProjectJson = Schema.decodeUnknown(ProjectJson)
+const encodeProjectJson = Schema.encodeSync(ProjectJson)
+const PageJson = Schema.parseJson(ProjectPage)
+const decodePageJson = Schema.decodeUnknown(PageJson)
+const encodePageJson = Schema.encodeSync(PageJson)
 
 const notFound = new NotFound({ detail: "No such project" })
-
-export interface ListProjects {
-  readonly limit: number
-  readonly cursor?: string | undefined
-  readonly ownerId?: string | undefined
-  readonly q?: string | undefined
-}
 
 export interface ProjectsShape {
   readonly create: (
@@ -53,7 +48,11 @@ export interface ProjectsShape {
     input: { readonly name: string; readonly description?: string | null | undefined }
   ) => Effect.Effect<Project, Forbidden>
   readonly get: (actor: Actor, id: string) => Effect.Effect<Project, NotFound>
+  /** The project as its API JSON, answered from the cache when it holds it. */
+  readonly getJson: (actor: Actor, id: string) => Effect.Effect<string, NotFound>
   readonly list: (actor: Actor, query: ListProjects) => Effect.Effect<ProjectPage, ValidationFailed>
+  /** The page as its API JSON, answered from the cache when it holds it. */
+  readonly listJson: (actor: Actor, query: ListProjects) => Effect.Effect<string, ValidationFailed>
   readonly update: (
     actor: Actor,
     id: string,
@@ -73,21 +72,20 @@ export class Projects extends Context.Tag("app/Projects")<Projects, ProjectsShap
       const cache = yield* Cache
       const events = yield* Events
 
-      const load = Effect.fn("Projects.load")(function* (id: string) {
+      // Untraced, as cache reads are: it answers most reads from memory; a miss's query has its own span.
+      const loadJson = Effect.fnUntraced(function* (id: string) {
         const cached = yield* cache.get(projectKey(id))
-        if (Option.isSome(cached)) {
-          const decoded = decodeCachedProject(cached.value)
-          if (Option.isSome(decoded)) return decoded
-        }
+        if (Option.isSome(cached)) return cached.value
         const [row] = yield* sql<ProjectRow>`select * from projects where id = ${id}`.pipe(Effect.orDie)
-        if (row === undefined) return Option.none<Project>()
-        const project = toProject(row)
-        yield* cache.set(projectKey(id), encodeCachedProject(project), PROJECT_TTL)
-        return Option.some(project)
+        if (row === undefined) return yield* notFound
+        const json = encodeProjectJson(toProject(row))
+        yield* cache.set(projectKey(id), json, PROJECT_TTL)
+        return json
       })
 
-      const get = (_actor: Actor, id: string) =>
-        Effect.flatMap(load(id), Option.match({ onNone: () => Effect.fail(notFound), onSome: Effect.succeed }))
+      const getJson = (_actor: Actor, id: string) => loadJson(id)
+      const get = (actor: Actor, id: string) =>
+        Effect.flatMap(getJson(actor, id), (json) => Effect.orDie(decodeProjectJson(json)))
 
       const authorizeChange = Effect.fn("Projects.authorizeChange")(function* (actor: Actor, id: string) {
         const project = yield* get(actor, id)
@@ -121,10 +119,11 @@ export class Projects extends Context.Tag("app/Projects")<Projects, ProjectsShap
             })
           )
           .pipe(Effect.orDie)
+        yield* forgetProjects(cache, [])
         return toProject(row)
       })
 
-      const list = Effect.fn("Projects.list")(function* (_actor: Actor, query: ListProjects) {
+      const queryPage = Effect.fn("Projects.list")(function* (query: ListProjects) {
         const after = yield* decodeCursor(query.cursor)
         const conditions = [
           ...(query.ownerId === undefined ? [] : [replica`owner_id = ${query.ownerId}`]),
@@ -140,8 +139,20 @@ export class Projects extends Context.Tag("app/Projects")<Projects, ProjectsShap
           order by created_at desc, id desc
           limit ${query.limit + 1}`.pipe(Effect.orDie)
         const { page, nextCursor } = pageOf(rows, query.limit)
-        return new ProjectPage({ items: page.map(toProject), nextCursor }, fromRows)
+        return encodePageJson(new ProjectPage({ items: page.map(toProject), nextCursor }, fromRows))
       })
+
+      // Every role sees the same pages, so one cached page serves every reader of that query.
+      const listJson = Effect.fnUntraced(function* (_actor: Actor, query: ListProjects) {
+        const key = listPageKey(yield* listGeneration(cache), query)
+        const cached = yield* cache.get(key)
+        if (Option.isSome(cached)) return cached.value
+        const json = yield* queryPage(query)
+        yield* cache.set(key, json, LIST_PAGE_TTL)
+        return json
+      })
+      const list = (actor: Actor, query: ListProjects) =>
+        Effect.flatMap(listJson(actor, query), (json) => Effect.orDie(decodePageJson(json)))
 
       const update = Effect.fn("Projects.update")(function* (
         actor: Actor,
@@ -178,7 +189,7 @@ export class Projects extends Context.Tag("app/Projects")<Projects, ProjectsShap
             })
           )
           .pipe(Effect.orDie)
-        yield* cache.delete(projectKey(id))
+        yield* forgetProjects(cache, [id])
         if (row === undefined) return yield* notFound
         return toProject(row)
       })
@@ -210,11 +221,11 @@ export class Projects extends Context.Tag("app/Projects")<Projects, ProjectsShap
             })
           )
           .pipe(Effect.orDie)
-        yield* cache.delete(projectKey(id))
+        yield* forgetProjects(cache, [id])
         if (!deleted) return yield* notFound
       })
 
-      return Projects.of({ create, get, list, update, remove, authorizeChange })
+      return Projects.of({ create, get, getJson, list, listJson, update, remove, authorizeChange })
     })
   )
 }

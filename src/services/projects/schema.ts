@@ -39,6 +39,13 @@ export const ListProjectsParams = Schema.Struct({
   q: optionalField(Schema.String.pipe(Schema.minLength(1), Schema.maxLength(255)))
 })
 
+export interface ListProjects {
+  readonly limit: number
+  readonly cursor?: string | undefined
+  readonly ownerId?: string | undefined
+  readonly q?: string | undefined
+}
+
 export class ProjectPage extends Schema.Class<ProjectPage>("ProjectPage")({
   items: Schema.Array(Project),
   nextCursor: Schema.NullOr(Schema.String)
