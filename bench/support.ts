@@ -9,6 +9,8 @@ import { createDatabase, dropDatabase } from "../test/support/postgres.js"
 
 export const LOAD_RUNS = 3
 export const LOAD_SECONDS = Number(process.env["BENCH_SECONDS"] ?? "10")
+/** Load before the measured runs, discarded: the first seconds of a fresh process are V8 compiling the hot path. */
+export const WARM_UP_SECONDS = 3
 
 export const median = (values: ReadonlyArray<number>) => {
   const sorted = [...values].sort((a, b) => a - b)
@@ -124,8 +126,12 @@ export interface LoadResult {
   readonly errors: number
 }
 
-/** LOAD_RUNS runs of LOAD_SECONDS each; medians of the runs. `fresh` builds the options anew for every run. */
+/**
+ * A warm-up, then LOAD_RUNS runs of LOAD_SECONDS each; medians of the runs. `fresh` builds the options anew
+ * for every run.
+ */
 export const load = async (fresh: () => Promise<autocannon.Options> | autocannon.Options): Promise<LoadResult> => {
+  await autocannon({ ...(await fresh()), duration: WARM_UP_SECONDS })
   const results: Array<autocannon.Result> = []
   for (let run = 0; run < LOAD_RUNS; run++) {
     results.push(await autocannon({ duration: LOAD_SECONDS, ...(await fresh()) }))
@@ -139,7 +145,9 @@ export const load = async (fresh: () => Promise<autocannon.Options> | autocannon
 }
 
 export const printLoadTable = (title: string) => {
-  console.log(`\n## ${title} (${backendLabel()}; autocannon, ${LOAD_RUNS} runs of ${LOAD_SECONDS} s, medians)\n`)
+  console.log(
+    `\n## ${title} (${backendLabel()}; autocannon, ${WARM_UP_SECONDS} s warm-up, ${LOAD_RUNS} runs of ${LOAD_SECONDS} s, medians)\n`
+  )
   console.log("| request | connections | requests/s | p50 | p99 | non-2xx or errors |")
   console.log("| --- | --- | --- | --- | --- | --- |")
   return (name: string, connections: number, result: LoadResult) =>
