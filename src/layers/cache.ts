@@ -20,6 +20,21 @@ export interface CacheShape {
 export class Cache extends Context.Tag("app/Cache")<Cache, CacheShape>() {}
 
 /**
+ * Cache-aside: the value under `key`, or what `load` yields, stored for `ttl`. A failed load stores nothing.
+ * `load` is only built on a miss, so a hit pays nothing for the query it did not run.
+ */
+export const readThrough = <E, R>(
+  cache: CacheShape,
+  key: string,
+  ttl: Duration.DurationInput,
+  load: () => Effect.Effect<string, E, R>
+) =>
+  Effect.flatMap(
+    cache.get(key),
+    Option.match({ onSome: Effect.succeed, onNone: () => Effect.tap(load(), (value) => cache.set(key, value, ttl)) })
+  )
+
+/**
  * Every implementation's writes get the same spans, and its reads the same hit and miss counts. Reads have no
  * span of their own: they are the hot path of every authenticated request (session, profile, project), and an
  * Effect span costs more CPU than an in-memory read; the request's span and the hit and miss counts cover them.

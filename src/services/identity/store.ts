@@ -1,7 +1,7 @@
 import { SqlClient } from "@effect/sql"
-import { Context, DateTime, Duration, Effect, Layer, Option, Schema } from "effect"
+import { Cause, Context, DateTime, Duration, Effect, Layer, Option, Schema } from "effect"
 import { createHash, randomBytes } from "node:crypto"
-import { Cache } from "../../layers/cache.js"
+import { Cache, readThrough } from "../../layers/cache.js"
 import { Cipher } from "../../layers/cipher.js"
 import { Events } from "../events/events.js"
 import { User, type Role } from "./schema.js"
@@ -190,16 +190,17 @@ export class IdentityStore extends Context.Tag("app/IdentityStore")<IdentityStor
         yield* Effect.forEach(rows, (row) => cache.delete(sessionKey(row.id)), { discard: true })
       })
 
-      // Untraced for the same reason as sessionState.
-      const cachedProfile = Effect.fnUntraced(function* (userId: string) {
-        const cached = yield* cache.get(profileKey(userId))
-        if (Option.isSome(cached)) return cached
-        const row = yield* findUserById(userId)
-        if (Option.isNone(row) || row.value.disabledAt !== null) return Option.none<string>()
-        const json = encodeProfileJson(yield* toUser(row.value))
-        yield* cache.set(profileKey(userId), json, PROFILE_TTL)
-        return Option.some(json)
-      })
+      // No span, for the same reason as sessionState.
+      const cachedProfile = (userId: string) =>
+        Effect.optionFromOptional(
+          readThrough(cache, profileKey(userId), PROFILE_TTL, () =>
+            Effect.flatMap(findUserById(userId), (row) =>
+              Option.isNone(row) || row.value.disabledAt !== null
+                ? new Cause.NoSuchElementException()
+                : Effect.map(toUser(row.value), encodeProfileJson)
+            )
+          )
+        )
 
       return IdentityStore.of({
         toUser,

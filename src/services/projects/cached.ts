@@ -16,7 +16,8 @@ const LIST_GENERATION_KEY = "projects:list-generation"
 const LIST_GENERATION_TTL = Duration.days(1)
 export const LIST_PAGE_TTL = Duration.minutes(1)
 
-const newListGeneration = (cache: CacheShape) =>
+/** Moves lists to a new generation: every cached page is stale from now on. Answers the new generation. */
+export const forgetListPages = (cache: CacheShape) =>
   Effect.suspend(() => {
     const generation = randomUUID()
     return Effect.as(cache.set(LIST_GENERATION_KEY, generation, LIST_GENERATION_TTL), generation)
@@ -25,7 +26,7 @@ const newListGeneration = (cache: CacheShape) =>
 export const listGeneration = (cache: CacheShape) =>
   Effect.flatMap(
     cache.get(LIST_GENERATION_KEY),
-    Option.match({ onSome: Effect.succeed, onNone: () => newListGeneration(cache) })
+    Option.match({ onSome: Effect.succeed, onNone: () => forgetListPages(cache) })
   )
 
 export const listPageKey = (generation: string, query: ListProjects) =>
@@ -35,5 +36,5 @@ export const listPageKey = (generation: string, query: ListProjects) =>
 export const forgetProjects = (cache: CacheShape, ids: ReadonlyArray<string>) =>
   Effect.zipRight(
     Effect.forEach(ids, (id) => cache.delete(projectKey(id)), { discard: true }),
-    newListGeneration(cache)
+    forgetListPages(cache)
   )

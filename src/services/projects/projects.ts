@@ -1,6 +1,6 @@
 import { SqlClient } from "@effect/sql"
 import { Context, DateTime, Effect, Layer, Option, Schema } from "effect"
-import { Cache } from "../../layers/cache.js"
+import { Cache, readThrough } from "../../layers/cache.js"
 import { ReadReplica } from "../../layers/database.js"
 import { Forbidden, NotFound, type ValidationFailed } from "../errors.js"
 import { Events } from "../events/events.js"
@@ -9,7 +9,15 @@ import { requireRole } from "../identity/policy.js"
 import { decodeCursor, likePattern, pageOf } from "../pagination.js"
 import { type ListProjects, Project, ProjectPage } from "./schema.js"
 import { fromRows } from "../schema.js"
-import { forgetProjects, LIST_PAGE_TTL, listGeneration, listPageKey, PROJECT_TTL, projectKey } from "./cached.js"
+import {
+  forgetListPages,
+  forgetProjects,
+  LIST_PAGE_TTL,
+  listGeneration,
+  listPageKey,
+  PROJECT_TTL,
+  projectKey
+} from "./cached.js"
 
 interface ProjectRow {
   readonly id: string
@@ -72,18 +80,14 @@ export class Projects extends Context.Tag("app/Projects")<Projects, ProjectsShap
       const cache = yield* Cache
       const events = yield* Events
 
-      // Untraced, as cache reads are: it answers most reads from memory; a miss's query has its own span.
-      const loadJson = Effect.fnUntraced(function* (id: string) {
-        const cached = yield* cache.get(projectKey(id))
-        if (Option.isSome(cached)) return cached.value
-        const [row] = yield* sql<ProjectRow>`select * from projects where id = ${id}`.pipe(Effect.orDie)
-        if (row === undefined) return yield* notFound
-        const json = encodeProjectJson(toProject(row))
-        yield* cache.set(projectKey(id), json, PROJECT_TTL)
-        return json
-      })
+      const queryProject = (id: string) =>
+        Effect.flatMap(sql<ProjectRow>`select * from projects where id = ${id}`.pipe(Effect.orDie), ([row]) =>
+          row === undefined ? Effect.fail(notFound) : Effect.succeed(encodeProjectJson(toProject(row)))
+        )
 
-      const getJson = (_actor: Actor, id: string) => loadJson(id)
+      // No span of its own, as cache reads have none: most reads are answered from memory; a miss's query has one.
+      const getJson = (_actor: Actor, id: string) =>
+        readThrough(cache, projectKey(id), PROJECT_TTL, () => queryProject(id))
       const get = (actor: Actor, id: string) =>
         Effect.flatMap(getJson(actor, id), (json) => Effect.orDie(decodeProjectJson(json)))
 
@@ -119,7 +123,7 @@ export class Projects extends Context.Tag("app/Projects")<Projects, ProjectsShap
             })
           )
           .pipe(Effect.orDie)
-        yield* forgetProjects(cache, [])
+        yield* forgetListPages(cache)
         return toProject(row)
       })
 
@@ -143,14 +147,10 @@ export class Projects extends Context.Tag("app/Projects")<Projects, ProjectsShap
       })
 
       // Every role sees the same pages, so one cached page serves every reader of that query.
-      const listJson = Effect.fnUntraced(function* (_actor: Actor, query: ListProjects) {
-        const key = listPageKey(yield* listGeneration(cache), query)
-        const cached = yield* cache.get(key)
-        if (Option.isSome(cached)) return cached.value
-        const json = yield* queryPage(query)
-        yield* cache.set(key, json, LIST_PAGE_TTL)
-        return json
-      })
+      const listJson = (_actor: Actor, query: ListProjects) =>
+        Effect.flatMap(listGeneration(cache), (generation) =>
+          readThrough(cache, listPageKey(generation, query), LIST_PAGE_TTL, () => queryPage(query))
+        )
       const list = (actor: Actor, query: ListProjects) =>
         Effect.flatMap(listJson(actor, query), (json) => Effect.orDie(decodePageJson(json)))
 
