@@ -102,10 +102,10 @@ describe("logs", () => {
       const jwt = "eyJhbGciOiJFZERTQSJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl"
       yield* Effect.logWarning(
         "careless",
-        { email: "a@example.com", password: "hunter2", form: { refreshToken: "r1" } },
+        { email: "a@example.com", password: "hunter2", form: { refreshToken: "refresh-secret-r1" } },
         `Authorization: Bearer opaque-123 and ${jwt}`
       ).pipe(
-        Effect.annotateLogs({ accessToken: "a1", user: "u1" }),
+        Effect.annotateLogs({ accessToken: "access-secret-a1", user: "u1" }),
         Effect.withSpan("careless"),
         Effect.provide(LoggerLive),
         Effect.provide(testConfig({ logLevel: LogLevel.All, logFormat: "json" })),
@@ -113,7 +113,10 @@ describe("logs", () => {
       )
       expect(written).toHaveLength(1)
       const line = written[0]!
-      for (const secret of ["hunter2", "r1", "a1", "opaque-123", jwt]) expect(line).not.toContain(secret)
+      // Secrets are spelled so that no random trace or span id (hex) can contain them by chance.
+      for (const secret of ["hunter2", "refresh-secret-r1", "access-secret-a1", "opaque-123", jwt]) {
+        expect(line).not.toContain(secret)
+      }
       const parsed = JSON.parse(line) as { message: unknown; annotations: Record<string, unknown> }
       expect(parsed.message).toEqual([
         "careless",
