@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto"
-import { afterAll, expect, layer } from "@effect/vitest"
+import { afterAll, describe, expect, it, layer } from "@effect/vitest"
 import {
   Context,
   Deferred,
@@ -25,7 +25,7 @@ import { QueueMemory } from "../../src/layers/queue/memory.js"
 import type { EventType } from "../../src/services/events/schema.js"
 import { eventConsumer } from "../../src/services/events/consumer.js"
 import { DeadLetters } from "../../src/services/events/dead-letters.js"
-import { Events, type NewEvent } from "../../src/services/events/events.js"
+import { Events, type NewEvent, uuidV7 } from "../../src/services/events/events.js"
 import {
   eventsConsumed,
   eventsDeadLettered,
@@ -237,6 +237,39 @@ for (const backend of backends) {
         expect(yield* unpublished("project.created")).toBe(0)
         expect((yield* counterOf(eventsPublished, "type", "project.created")) - publishedBefore).toBe(2)
         expect(yield* countedSince("round-trip", before)).toEqual({ consumed: 2, retried: 0, deadLettered: 0 })
+      })
+    )
+
+    it.scoped("writes a change and its event in one statement: both or neither", () =>
+      Effect.gen(function* () {
+        const sql = yield* SqlClient.SqlClient
+        const recorder = yield* Events
+        const eventsOfProject = (projectId: string) =>
+          sql<{ type: string; payload: unknown }>`
+            select type, payload from outbox where payload -> 'payload' ->> 'projectId' = ${projectId}`
+        const change = { consumer: "one-statement", eventId: randomUUID() }
+        const projectId = randomUUID()
+        const rows = yield* recorder.recordWith(sql`insert into effects ${sql.insert(change)} returning *`, {
+          _tag: "project.created",
+          actor: null,
+          payload: { projectId, ownerId: randomUUID(), name: "Apollo" }
+        })
+        expect(rows).toEqual([change])
+        const [recorded] = yield* eventsOfProject(projectId)
+        expect(recorded?.type).toBe("project.created")
+        expect(recorded?.payload).toMatchObject({ _tag: "project.created", payload: { projectId, name: "Apollo" } })
+
+        // The change breaks a constraint (consumer is not null): the statement fails and leaves no event.
+        const refusedProjectId = randomUUID()
+        const refused = yield* Effect.exit(
+          recorder.recordWith(sql`insert into effects ${sql.insert({ consumer: null, eventId: randomUUID() })}`, {
+            _tag: "project.created",
+            actor: null,
+            payload: { projectId: refusedProjectId, ownerId: randomUUID(), name: "Apollo" }
+          })
+        )
+        expect(Exit.isFailure(refused)).toBe(true)
+        expect(yield* eventsOfProject(refusedProjectId)).toEqual([])
       })
     )
 
@@ -467,3 +500,16 @@ for (const backend of backends) {
     )
   })
 }
+
+describe("uuidV7", () => {
+  it("makes version 7 ids that sort by their millisecond and never repeat", () => {
+    const at = Date.UTC(2026, 11, 5, 8, 0, 0)
+    const ids = [at, at + 1, at + 1, at + 60_000].map((time) => uuidV7(time))
+    for (const id of ids) expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/)
+    expect(ids[0]!.replace(/-/g, "").slice(0, 12)).toBe(at.toString(16).padStart(12, "0"))
+    expect([ids[3], ids[0], ids[2], ids[1]].sort().map((id) => id!.slice(0, 13))).toEqual(
+      ids.map((id) => id.slice(0, 13))
+    )
+    expect(new Set(Array.from({ length: 10_000 }, () => uuidV7(at))).size).toBe(10_000)
+  })
+})

@@ -1,6 +1,6 @@
-import { SqlClient } from "@effect/sql"
+import { SqlClient, type Statement } from "@effect/sql"
 import { Context, DateTime, Effect, FiberRef, Layer, Option, Schema } from "effect"
-import { randomBytes } from "node:crypto"
+import { randomUUID } from "node:crypto"
 import { currentTraceparent } from "../../layers/telemetry.js"
 import { DomainEvent } from "./schema.js"
 import { currentOrigin } from "./origin.js"
@@ -19,20 +19,29 @@ export interface EventsShape {
    */
   readonly record: (event: NewEvent) => Effect.Effect<void>
   /**
+   * Runs `change`, one data-changing statement, and writes the event to the outbox in that same statement, so
+   * both commit together with no transaction around them: one round trip where `record` in a transaction
+   * takes four. Answers the rows `change` returns.
+   */
+  readonly recordWith: <A extends object>(
+    change: Statement.Statement<A>,
+    event: NewEvent
+  ) => Effect.Effect<ReadonlyArray<A>>
+  /**
    * Writes a message that is not a domain event (a plugin's own work item) to the outbox, under the same
    * rule: inside the caller's transaction, published once it commits. Returns the message id.
    */
   readonly enqueue: (routingKey: string, body: unknown) => Effect.Effect<string>
 }
 
-/** UUID v7 (RFC 9562): a 48-bit millisecond timestamp, then random bits, so ids sort by creation time. */
+/**
+ * UUID v7 (RFC 9562): a 48-bit millisecond timestamp, then random bits, so ids sort by creation time. The random
+ * bits and the variant come from `randomUUID`, which draws from a pooled source: fresh random bytes per id cost
+ * a system call each, on every write path.
+ */
 export const uuidV7 = (now = Date.now()) => {
-  const bytes = randomBytes(16)
-  bytes.writeUIntBE(now, 0, 6)
-  bytes[6] = (bytes[6]! & 0x0f) | 0x70
-  bytes[8] = (bytes[8]! & 0x3f) | 0x80
-  const hex = bytes.toString("hex")
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`
+  const time = now.toString(16).padStart(12, "0")
+  return `${time.slice(0, 8)}-${time.slice(8, 12)}-7${randomUUID().slice(15)}`
 }
 
 const encodeEvent = Schema.encodeUnknown(DomainEvent)
@@ -42,25 +51,34 @@ export class Events extends Context.Tag("app/Events")<Events, EventsShape>() {
     Events,
     Effect.gen(function* () {
       const sql = yield* SqlClient.SqlClient
+      const outboxRow = (event: NewEvent) =>
+        Effect.gen(function* () {
+          const occurredAt = yield* DateTime.now
+          const origin = yield* FiberRef.get(currentOrigin)
+          const encoded = yield* encodeEvent({
+            ...event,
+            id: uuidV7(),
+            occurredAt,
+            version: 1,
+            ...Option.match(origin, { onNone: () => ({}), onSome: (origin) => ({ origin }) })
+          }).pipe(Effect.orDie)
+          return sql.insert({
+            id: encoded.id,
+            type: encoded._tag,
+            routingKey: encoded._tag,
+            payload: JSON.stringify(encoded),
+            occurredAt: new Date(encoded.occurredAt),
+            traceParent: Option.getOrNull(yield* currentTraceparent)
+          })
+        })
       const record = Effect.fn("Events.record")(function* (event: NewEvent) {
-        const occurredAt = yield* DateTime.now
-        const origin = yield* FiberRef.get(currentOrigin)
-        const encoded = yield* encodeEvent({
-          ...event,
-          id: uuidV7(),
-          occurredAt,
-          version: 1,
-          ...Option.match(origin, { onNone: () => ({}), onSome: (origin) => ({ origin }) })
-        }).pipe(Effect.orDie)
-        yield* sql`insert into outbox ${sql.insert({
-          id: encoded.id,
-          type: encoded._tag,
-          routingKey: encoded._tag,
-          payload: JSON.stringify(encoded),
-          occurredAt: new Date(encoded.occurredAt),
-          traceParent: Option.getOrNull(yield* currentTraceparent)
-        })}`.pipe(Effect.orDie)
+        yield* sql`insert into outbox ${yield* outboxRow(event)}`.pipe(Effect.orDie)
       })
+      const recordWith = <A extends object>(change: Statement.Statement<A>, event: NewEvent) =>
+        Effect.flatMap(
+          outboxRow(event),
+          (row) => sql<A>`with change as (${change}), recorded as (insert into outbox ${row}) select * from change`
+        ).pipe(Effect.orDie, Effect.withSpan("Events.record"))
       const enqueue = Effect.fn("Events.enqueue")(function* (routingKey: string, body: unknown) {
         const id = uuidV7()
         yield* sql`insert into outbox ${sql.insert({
@@ -72,7 +90,7 @@ export class Events extends Context.Tag("app/Events")<Events, EventsShape>() {
         })}`.pipe(Effect.orDie)
         return id
       })
-      return Events.of({ record, enqueue })
+      return Events.of({ record, recordWith, enqueue })
     })
   )
 }

@@ -3,7 +3,7 @@ import { Context, DateTime, Effect, Layer, Option, Schema } from "effect"
 import { Cache, readThrough } from "../../layers/cache.js"
 import { ReadReplica } from "../../layers/database.js"
 import { Forbidden, NotFound, type ValidationFailed } from "../errors.js"
-import { Events } from "../events/events.js"
+import { Events, uuidV7 } from "../events/events.js"
 import type { Actor } from "../identity/current-user.js"
 import { requireRole } from "../identity/policy.js"
 import { decodeCursor, likePattern, pageOf } from "../pagination.js"
@@ -106,25 +106,22 @@ export class Projects extends Context.Tag("app/Projects")<Projects, ProjectsShap
         input: { readonly name: string; readonly description?: string | null | undefined }
       ) {
         yield* requireRole(actor, ["admin", "moderator", "user"], "create projects")
-        const row = yield* sql
-          .withTransaction(
-            Effect.gen(function* () {
-              const [row] = yield* sql<ProjectRow>`insert into projects ${sql.insert({
-                name: input.name,
-                description: input.description ?? null,
-                ownerId: actor.userId
-              })} returning *`
-              yield* events.record({
-                _tag: "project.created",
-                actor: actor.userId,
-                payload: { projectId: row!.id, ownerId: actor.userId, name: row!.name }
-              })
-              return row!
-            })
-          )
-          .pipe(Effect.orDie)
+        const id = uuidV7()
+        const [row] = yield* events.recordWith(
+          sql<ProjectRow>`insert into projects ${sql.insert({
+            id,
+            name: input.name,
+            description: input.description ?? null,
+            ownerId: actor.userId
+          })} returning *`,
+          {
+            _tag: "project.created",
+            actor: actor.userId,
+            payload: { projectId: id, ownerId: actor.userId, name: input.name }
+          }
+        )
         yield* forgetListPages(cache)
-        return toProject(row)
+        return toProject(row!)
       })
 
       const queryPage = Effect.fn("Projects.list")(function* (query: ListProjects) {
