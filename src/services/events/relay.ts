@@ -26,6 +26,11 @@ export interface RelayOptions {
   readonly batchSize: number
   /** The longest wait for a notification before looking at the outbox anyway. */
   readonly pollInterval: Duration.DurationInput
+  /**
+   * The shortest time from one claim to the next. Events committed meanwhile go out in one batch, so under
+   * load the batches grow rather than the statements per event; on a quiet outbox an event waits none of it.
+   */
+  readonly claimSpacing: Duration.DurationInput
   /** How long claimed rows stay out of other relays' reach; only a relay that died mid-batch lets it run out. */
   readonly lease: Duration.DurationInput
   /** How long published outbox rows and consumers' idempotency records are kept. */
@@ -35,6 +40,7 @@ export interface RelayOptions {
 const defaults: RelayOptions = {
   batchSize: 100,
   pollInterval: "1 second",
+  claimSpacing: "10 millis",
   lease: "30 seconds",
   retention: "7 days"
 }
@@ -139,9 +145,18 @@ export const makeOutboxRelay = (overrides: Partial<RelayOptions> = {}) =>
         (rows, exit) => (Exit.isSuccess(exit) || rows.length === 0 ? Effect.void : release(rows))
       ).pipe(Effect.withSpan("OutboxRelay.relayBatch"))
 
+      const lastClaim = yield* Ref.make(0)
+      const spaceClaims = Effect.gen(function* () {
+        const now = yield* Clock.currentTimeMillis
+        const wait = (yield* Ref.get(lastClaim)) + Duration.toMillis(options.claimSpacing) - now
+        if (wait > 0) yield* Effect.sleep(Duration.millis(wait))
+        yield* Ref.set(lastClaim, now + Math.max(0, wait))
+      })
+
       const relayOnce = Effect.gen(function* () {
         // While the broker is away, claiming rows only to release them again is wasted work.
         if (yield* Ref.get(degraded)) yield* queue.ping
+        yield* spaceClaims
         const relayed = yield* relayBatch
         if (yield* Ref.getAndSet(degraded, false)) yield* Effect.logInfo("Outbox relay: publishing again")
         if (relayed < options.batchSize) yield* Effect.timeoutOption(Wakeups.take(wake), options.pollInterval)
