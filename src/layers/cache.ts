@@ -9,6 +9,11 @@ export class CacheUnavailable extends Data.TaggedError("CacheUnavailable")<{ rea
  */
 export interface CacheShape {
   readonly get: (key: string) => Effect.Effect<Option.Option<string>>
+  /**
+   * The values under `keys`, in their order, read in one round trip. On Redis Cluster the keys must share a hash
+   * slot: give them the same `{hash tag}`.
+   */
+  readonly getMany: (keys: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<Option.Option<string>>>
   readonly set: (key: string, value: string, ttl: Duration.DurationInput) => Effect.Effect<void>
   readonly delete: (key: string) => Effect.Effect<void>
   readonly deleteByPrefix: (prefix: string) => Effect.Effect<void>
@@ -39,8 +44,11 @@ export const readThrough = <E, R>(
  * span of their own: they are the hot path of every authenticated request (session, profile, project), and an
  * Effect span costs more CPU than an in-memory read; the request's span and the hit and miss counts cover them.
  */
+const countLookup = (value: Option.Option<string>) => Metric.increment(Option.isSome(value) ? cacheHits : cacheMisses)
+
 export const instrumentCache = (cache: CacheShape): CacheShape => ({
-  get: (key) => Effect.tap(cache.get(key), (value) => Metric.increment(Option.isSome(value) ? cacheHits : cacheMisses)),
+  get: (key) => Effect.tap(cache.get(key), countLookup),
+  getMany: (keys) => Effect.tap(cache.getMany(keys), (values) => Effect.forEach(values, countLookup)),
   set: (key, value, ttl) => Effect.withSpan(cache.set(key, value, ttl), "Cache.set"),
   delete: (key) => Effect.withSpan(cache.delete(key), "Cache.delete"),
   deleteByPrefix: (prefix) => Effect.withSpan(cache.deleteByPrefix(prefix), "Cache.deleteByPrefix"),

@@ -40,6 +40,23 @@ describe.each(implementations)("Cache contract: %s", (_, implementation) => {
       })
     )
 
+    it.effect("reads several keys of one hash tag at once, in order, absent and expired ones as none", () =>
+      Effect.gen(function* () {
+        const cache = yield* Cache
+        expect(yield* cache.getMany([])).toEqual([])
+        yield* cache.set("{list}:a", "first", "1 minute")
+        yield* cache.set("{list}:c", "third", "1 minute")
+        yield* cache.set("{list}:d", "brief", "100 millis")
+        yield* Effect.sleep("250 millis")
+        expect(yield* cache.getMany(["{list}:c", "{list}:b", "{list}:a", "{list}:d"])).toEqual([
+          Option.some("third"),
+          Option.none(),
+          Option.some("first"),
+          Option.none()
+        ])
+      })
+    )
+
     it.effect("forgets entries once their TTL passes", () =>
       Effect.gen(function* () {
         const cache = yield* Cache
@@ -119,6 +136,7 @@ describe("Cache: Redis unreachable", () => {
         const cache = yield* Cache
         yield* cache.set("k", "v", "1 minute")
         expect(yield* cache.get("k")).toEqual(Option.none())
+        expect(yield* cache.getMany(["k", "k2"])).toEqual([Option.none(), Option.none()])
         expect(yield* cache.increment("k2", "1 minute")).toBe(0)
         yield* cache.deleteByPrefix("k")
         const ping = yield* Effect.either(cache.ping)

@@ -33,6 +33,11 @@ export const makeCacheMemory = (maxEntries: number) =>
     return Cache.of(
       instrumentCache({
         get: (key) => Effect.sync(() => Option.fromNullable(live(key, Date.now())?.value)),
+        getMany: (keys) =>
+          Effect.sync(() => {
+            const now = Date.now()
+            return keys.map((key) => Option.fromNullable(live(key, now)?.value))
+          }),
         set: (key, value, ttl) =>
           Effect.sync(() => store(key, { value, expiresAt: Date.now() + Duration.toMillis(ttl) })),
         delete: (key) => Effect.sync(() => void entries.delete(key)),

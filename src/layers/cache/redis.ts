@@ -69,6 +69,13 @@ export const makeCacheRedis = (options: RedisCacheOptions) =>
       return Cache.of(
         instrumentCache({
           get: (key) => attempt(() => redis.get(key)).pipe(Effect.map(Option.fromNullable), degrade(Option.none())),
+          getMany: (keys) =>
+            keys.length === 0
+              ? Effect.succeed([])
+              : attempt(() => redis.mget(...keys)).pipe(
+                  Effect.map((values) => values.map(Option.fromNullable)),
+                  degrade(keys.map(() => Option.none<string>()))
+                ),
           set: (key, value, ttl) =>
             attempt(() => redis.set(key, value, "PX", Math.max(1, Duration.toMillis(ttl)))).pipe(
               Effect.asVoid,

@@ -8,13 +8,16 @@ export const projectKey = (id: string) => `project:${id}`
 export const PROJECT_TTL = Duration.minutes(5)
 
 /**
- * List pages are cached under a generation that every change to projects replaces with a fresh random one:
- * pages of an older generation are never read again and expire. A random value rather than a counter, so a
- * generation lost to eviction or a cache restart can never come back and revive pages cached under it.
+ * List pages are cached by query, each tagged with the list generation it was read under. Every change to
+ * projects replaces the generation with a fresh random one, so a page tagged with an older one is never served
+ * again. A random value rather than a counter, so a generation lost to eviction or a cache restart can never
+ * come back and revive pages cached under it. The generation and the page are read together, in one round trip;
+ * their keys share a hash tag, so Redis Cluster keeps them in one slot.
  */
-const LIST_GENERATION_KEY = "projects:list-generation"
+const LIST_KEYS = "{projects:list}"
+const LIST_GENERATION_KEY = `${LIST_KEYS}:generation`
 const LIST_GENERATION_TTL = Duration.days(1)
-export const LIST_PAGE_TTL = Duration.minutes(1)
+const LIST_PAGE_TTL = Duration.minutes(1)
 
 /** Moves lists to a new generation: every cached page is stale from now on. Answers the new generation. */
 export const forgetListPages = (cache: CacheShape) =>
@@ -23,14 +26,22 @@ export const forgetListPages = (cache: CacheShape) =>
     return Effect.as(cache.set(LIST_GENERATION_KEY, generation, LIST_GENERATION_TTL), generation)
   })
 
-export const listGeneration = (cache: CacheShape) =>
-  Effect.flatMap(
-    cache.get(LIST_GENERATION_KEY),
-    Option.match({ onSome: Effect.succeed, onNone: () => forgetListPages(cache) })
-  )
+const listPageKey = (query: ListProjects) =>
+  `${LIST_KEYS}:page:${JSON.stringify([query.limit, query.cursor ?? null, query.ownerId ?? null, query.q ?? null])}`
 
-export const listPageKey = (generation: string, query: ListProjects) =>
-  `projects:list:${generation}:${JSON.stringify([query.limit, query.cursor ?? null, query.ownerId ?? null, query.q ?? null])}`
+/** The page for `query` as the current generation cached it, or else what `load` yields, cached under it. */
+export const readListPage = <E, R>(cache: CacheShape, query: ListProjects, load: () => Effect.Effect<string, E, R>) =>
+  Effect.flatMap(cache.getMany([LIST_GENERATION_KEY, listPageKey(query)]), ([generation, page]) => {
+    const current = Option.flatten(Option.fromNullable(generation))
+    const cached = Option.flatten(Option.fromNullable(page))
+    if (Option.isSome(current) && Option.isSome(cached)) {
+      const tagEnd = cached.value.indexOf("\n")
+      if (cached.value.slice(0, tagEnd) === current.value) return Effect.succeed(cached.value.slice(tagEnd + 1))
+    }
+    return Effect.flatMap(Option.isSome(current) ? Effect.succeed(current.value) : forgetListPages(cache), (tag) =>
+      Effect.tap(load(), (json) => cache.set(listPageKey(query), `${tag}\n${json}`, LIST_PAGE_TTL))
+    )
+  })
 
 /** After a commit that changed or removed these projects: their cached copies go, and every cached list page. */
 export const forgetProjects = (cache: CacheShape, ids: ReadonlyArray<string>) =>

@@ -9,15 +9,7 @@ import { requireRole } from "../identity/policy.js"
 import { decodeCursor, likePattern, pageOf } from "../pagination.js"
 import { type ListProjects, Project, ProjectPage } from "./schema.js"
 import { fromRows } from "../schema.js"
-import {
-  forgetListPages,
-  forgetProjects,
-  LIST_PAGE_TTL,
-  listGeneration,
-  listPageKey,
-  PROJECT_TTL,
-  projectKey
-} from "./cached.js"
+import { forgetListPages, forgetProjects, PROJECT_TTL, projectKey, readListPage } from "./cached.js"
 
 interface ProjectRow {
   readonly id: string
@@ -144,10 +136,7 @@ export class Projects extends Context.Tag("app/Projects")<Projects, ProjectsShap
       })
 
       // Every role sees the same pages, so one cached page serves every reader of that query.
-      const listJson = (_actor: Actor, query: ListProjects) =>
-        Effect.flatMap(listGeneration(cache), (generation) =>
-          readThrough(cache, listPageKey(generation, query), LIST_PAGE_TTL, () => queryPage(query))
-        )
+      const listJson = (_actor: Actor, query: ListProjects) => readListPage(cache, query, () => queryPage(query))
       const list = (actor: Actor, query: ListProjects) =>
         Effect.flatMap(listJson(actor, query), (json) => Effect.orDie(decodePageJson(json)))
 
