@@ -1,4 +1,4 @@
-import { HttpApi, HttpApiBuilder, HttpApiScalar, HttpServer, HttpServerRequest } from "@effect/platform"
+import { HttpApi, HttpApiBuilder, HttpApiScalar, HttpMiddleware, HttpServer, HttpServerRequest } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
 import { Effect, Layer, LogLevel, Option } from "effect"
 import { readFile } from "node:fs/promises"
@@ -180,7 +180,8 @@ const serveWithEdge = Layer.unwrapEffect(
       })
     })
     const cors = corsFor(settings.corsOrigins)
-    return HttpApiBuilder.serve((app) => edge(cors(app)))
+    // The edge makes each request's span itself (see requestContext).
+    return HttpApiBuilder.serve((app) => edge(cors(app))).pipe(HttpMiddleware.withTracerDisabledWhen(() => true))
   })
 )
 

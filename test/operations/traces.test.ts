@@ -1,5 +1,6 @@
 import { describe, expect, it, layer } from "@effect/vitest"
 import { Context, Deferred, Effect, Layer, Option, Redacted, Schedule } from "effect"
+import { randomBytes } from "node:crypto"
 import { createServer } from "node:http"
 import type { AddressInfo } from "node:net"
 import { AppConfig } from "../../src/layers/config.js"
@@ -178,6 +179,32 @@ describe("traces over OTLP/HTTP", () => {
         expect(spans.filter((span) => span.traceId === uploadRequest.traceId).map((span) => span.name)).toContain(
           "Storage.put"
         )
+      })
+    )
+
+    it.effect("continues the trace of a caller that sends W3C trace context, and names the route and status", () =>
+      Effect.gen(function* () {
+        const { url } = yield* TestServer
+        const { spans } = yield* Receiver
+        const traceId = randomBytes(16).toString("hex")
+        const callerSpanId = randomBytes(8).toString("hex")
+        const answered = yield* raw(`${url}/health/live?probe=1`, {
+          headers: { traceparent: `00-${traceId}-${callerSpanId}-01`, "user-agent": "trace-test" }
+        })
+        expect(answered.status).toBe(200)
+        const request = yield* Effect.suspend(() =>
+          Option.match(Option.fromNullable(spans.find((span) => span.traceId === traceId)), {
+            onNone: () => Effect.fail("not yet exported"),
+            onSome: Effect.succeed
+          })
+        ).pipe(Effect.retry({ schedule: Schedule.spaced("100 millis"), times: 100 }))
+        expect(request.parentSpanId).toBe(callerSpanId)
+        expect(request.name).toBe("http.server GET")
+        expect(attribute(request, "http.request.method")).toBe("GET")
+        expect(attribute(request, "http.route")).toBe("/health/live")
+        expect(attribute(request, "url.path")).toBe("/health/live")
+        expect(attribute(request, "user_agent.original")).toBe("trace-test")
+        expect(attribute(request, "http.response.status_code")).toBe("200")
       })
     )
   })
