@@ -44,11 +44,14 @@ export const readThrough = <E, R>(
  * span of their own: they are the hot path of every authenticated request (session, profile, project), and an
  * Effect span costs more CPU than an in-memory read; the request's span and the hit and miss counts cover them.
  */
-const countLookup = (value: Option.Option<string>) => Metric.increment(Option.isSome(value) ? cacheHits : cacheMisses)
+const countLookups = (values: ReadonlyArray<Option.Option<string>>) => {
+  const hits = values.filter(Option.isSome).length
+  return Effect.zipRight(Metric.incrementBy(cacheHits, hits), Metric.incrementBy(cacheMisses, values.length - hits))
+}
 
 export const instrumentCache = (cache: CacheShape): CacheShape => ({
-  get: (key) => Effect.tap(cache.get(key), countLookup),
-  getMany: (keys) => Effect.tap(cache.getMany(keys), (values) => Effect.forEach(values, countLookup)),
+  get: (key) => Effect.tap(cache.get(key), (value) => Metric.increment(Option.isSome(value) ? cacheHits : cacheMisses)),
+  getMany: (keys) => Effect.tap(cache.getMany(keys), countLookups),
   set: (key, value, ttl) => Effect.withSpan(cache.set(key, value, ttl), "Cache.set"),
   delete: (key) => Effect.withSpan(cache.delete(key), "Cache.delete"),
   deleteByPrefix: (prefix) => Effect.withSpan(cache.deleteByPrefix(prefix), "Cache.deleteByPrefix"),

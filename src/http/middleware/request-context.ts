@@ -1,5 +1,5 @@
 import { HttpApp, HttpServerRequest, HttpServerResponse, HttpTraceContext } from "@effect/platform"
-import { Clock, Context, Effect, Exit, type Fiber, FiberRef, FiberRefs, HashMap, Option, Tracer } from "effect"
+import { Context, Effect, Exit, FiberRef, FiberRefs, HashMap, Option, Tracer } from "effect"
 import { randomUUID } from "node:crypto"
 import { countRequest } from "../../layers/telemetry.js"
 import { currentOrigin } from "../../services/events/origin.js"
@@ -26,29 +26,12 @@ const pathOf = (url: string) => {
   return query === -1 ? url : url.slice(0, query)
 }
 
-/**
- * The request's span, a child of the caller's when it sent trace context. The platform's own request span is
- * turned off (`withTracerDisabledWhen`) for this one: it parsed the URL and recorded every request and
- * response header on each request, and made the span current with `Effect.withParentSpan`, which copies the
- * fiber's refs twice; together about a quarter of the CPU of an authenticated read.
- */
-const requestSpan = (fiber: Fiber.RuntimeFiber<unknown, unknown>, request: HttpServerRequest.HttpServerRequest) => {
-  const services = fiber.currentDefaultServices
-  const span = Context.get(services, Tracer.Tracer).span(
-    `http.server ${request.method}`,
-    HttpTraceContext.fromHeaders(request.headers),
-    Context.empty(),
-    [],
-    Context.get(services, Clock.Clock).unsafeCurrentTimeNanos(),
-    "server",
-    { captureStackTrace: false }
-  )
+const describeRequest = (span: Tracer.Span, request: HttpServerRequest.HttpServerRequest) => {
   span.attribute("http.request.method", request.method)
   span.attribute("url.path", pathOf(request.url))
   const userAgent = request.headers["user-agent"]
   if (userAgent !== undefined) span.attribute("user_agent.original", userAgent)
   if (Option.isSome(request.remoteAddress)) span.attribute("client.address", request.remoteAddress.value)
-  return span
 }
 
 /**
@@ -70,52 +53,61 @@ export const requestContext =
       const request = Context.unsafeGet(fiber.currentContext, HttpServerRequest.HttpServerRequest)
       const requestId = requestIdFrom(request.headers["x-request-id"])
       const { ip } = clientInfoOf(request, options.trustProxy)
-      const span = requestSpan(fiber, request)
       const respond: HttpApp.PreResponseHandler = (request, response) =>
         options.decorate(request, HttpServerResponse.setHeader(response, "x-request-id", requestId))
-      const answered = (exit: Exit.Exit<HttpServerResponse.HttpServerResponse, E>) => {
-        const status = Exit.isSuccess(exit) ? exit.value.status : 500
-        const route = routeOf(span)
-        const durationSeconds = (performance.now() - started) / 1000
-        span.attribute("http.response.status_code", status)
-        span.end(Context.get(fiber.currentDefaultServices, Clock.Clock).unsafeCurrentTimeNanos(), exit)
-        countRequest({ transport: "http", route, method: request.method, status, durationSeconds })
-        return options.logRequests
-          ? Effect.logInfo("request").pipe(
-              Effect.annotateLogs({
-                method: request.method,
-                route,
-                status,
-                durationMs: Math.round(durationSeconds * 10_000) / 10
-              })
-            )
-          : Effect.void
-      }
-      return Effect.updateFiberRefs((fiberId, refs) => {
-        const earlier = FiberRefs.getOrDefault(refs, HttpApp.currentPreResponseHandlers)
-        const annotations = FiberRefs.getOrDefault(refs, FiberRef.currentLogAnnotations)
-        const context = FiberRefs.getOrDefault(refs, FiberRef.currentContext)
-        return FiberRefs.updateManyAs(refs, {
-          entries: [
-            [FiberRef.currentLogAnnotations, [[fiberId, HashMap.set(annotations, "requestId", requestId)]]],
-            [FiberRef.currentContext, [[fiberId, Context.add(context, Tracer.ParentSpan, span)]]],
-            [currentOrigin, [[fiberId, Option.some({ ip, requestId })]]],
-            [
-              HttpApp.currentPreResponseHandlers,
+      // The platform's own request span is turned off (`withTracerDisabledWhen`) for this one: it parsed the URL,
+      // recorded every request and response header, and became current through `Effect.withParentSpan`, which
+      // copies the fiber's refs twice; together about a quarter of the CPU of an authenticated read.
+      const spanOptions = {
+        kind: "server",
+        parent: Option.getOrUndefined(HttpTraceContext.fromHeaders(request.headers)),
+        captureStackTrace: false
+      } as const
+      return Effect.useSpan(`http.server ${request.method}`, spanOptions, (span) => {
+        describeRequest(span, request)
+        const answered = (exit: Exit.Exit<HttpServerResponse.HttpServerResponse, E>) => {
+          const status = Exit.isSuccess(exit) ? exit.value.status : 500
+          const route = routeOf(span)
+          const durationSeconds = (performance.now() - started) / 1000
+          span.attribute("http.response.status_code", status)
+          countRequest({ transport: "http", route, method: request.method, status, durationSeconds })
+          return options.logRequests
+            ? Effect.logInfo("request").pipe(
+                Effect.annotateLogs({
+                  method: request.method,
+                  route,
+                  status,
+                  durationMs: Math.round(durationSeconds * 10_000) / 10
+                })
+              )
+            : Effect.void
+        }
+        return Effect.updateFiberRefs((fiberId, refs) => {
+          const earlier = FiberRefs.getOrDefault(refs, HttpApp.currentPreResponseHandlers)
+          const annotations = FiberRefs.getOrDefault(refs, FiberRef.currentLogAnnotations)
+          const context = FiberRefs.getOrDefault(refs, FiberRef.currentContext)
+          return FiberRefs.updateManyAs(refs, {
+            entries: [
+              [FiberRef.currentLogAnnotations, [[fiberId, HashMap.set(annotations, "requestId", requestId)]]],
+              [FiberRef.currentContext, [[fiberId, Context.add(context, Tracer.ParentSpan, span)]]],
+              [currentOrigin, [[fiberId, Option.some({ ip, requestId })]]],
               [
+                HttpApp.currentPreResponseHandlers,
                 [
-                  fiberId,
-                  Option.some(
-                    Option.match(earlier, {
-                      onNone: () => respond,
-                      onSome: (handler) => (request, response) =>
-                        Effect.flatMap(handler(request, response), (response) => respond(request, response))
-                    })
-                  )
+                  [
+                    fiberId,
+                    Option.some(
+                      Option.match(earlier, {
+                        onNone: () => respond,
+                        onSome: (handler) => (request, response) =>
+                          Effect.flatMap(handler(request, response), (response) => respond(request, response))
+                      })
+                    )
+                  ]
                 ]
               ]
             ]
-          ]
-        })
-      }).pipe(Effect.zipRight(app), Effect.onExit(answered))
+          })
+        }).pipe(Effect.zipRight(app), Effect.onExit(answered))
+      })
     })

@@ -1,5 +1,4 @@
-import type { HttpApp } from "@effect/platform"
-import { type HttpServerRequest, HttpServerResponse } from "@effect/platform"
+import { type HttpApp, type HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import { Effect } from "effect"
 import { createHash } from "node:crypto"
 

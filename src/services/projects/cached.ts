@@ -31,17 +31,19 @@ const listPageKey = (query: ListProjects) =>
 
 /** The page for `query` as the current generation cached it, or else what `load` yields, cached under it. */
 export const readListPage = <E, R>(cache: CacheShape, query: ListProjects, load: () => Effect.Effect<string, E, R>) =>
-  Effect.flatMap(cache.getMany([LIST_GENERATION_KEY, listPageKey(query)]), ([generation, page]) => {
-    const current = Option.flatten(Option.fromNullable(generation))
-    const cached = Option.flatten(Option.fromNullable(page))
-    if (Option.isSome(current) && Option.isSome(cached)) {
-      const tagEnd = cached.value.indexOf("\n")
-      if (cached.value.slice(0, tagEnd) === current.value) return Effect.succeed(cached.value.slice(tagEnd + 1))
+  Effect.flatMap(
+    cache.getMany([LIST_GENERATION_KEY, listPageKey(query)]),
+    ([generation = Option.none(), page = Option.none()]) => {
+      if (Option.isSome(generation) && Option.isSome(page)) {
+        const tagEnd = page.value.indexOf("\n")
+        if (page.value.slice(0, tagEnd) === generation.value) return Effect.succeed(page.value.slice(tagEnd + 1))
+      }
+      return Effect.flatMap(
+        Option.isSome(generation) ? Effect.succeed(generation.value) : forgetListPages(cache),
+        (tag) => Effect.tap(load(), (json) => cache.set(listPageKey(query), `${tag}\n${json}`, LIST_PAGE_TTL))
+      )
     }
-    return Effect.flatMap(Option.isSome(current) ? Effect.succeed(current.value) : forgetListPages(cache), (tag) =>
-      Effect.tap(load(), (json) => cache.set(listPageKey(query), `${tag}\n${json}`, LIST_PAGE_TTL))
-    )
-  })
+  )
 
 /** After a commit that changed or removed these projects: their cached copies go, and every cached list page. */
 export const forgetProjects = (cache: CacheShape, ids: ReadonlyArray<string>) =>
