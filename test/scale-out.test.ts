@@ -108,7 +108,7 @@ describe.runIf(databaseUrl !== undefined && redisUrl !== undefined && amqpUrl !=
             HOST: "127.0.0.1",
             DATA_DIR: tempDir(`scale-${mode}`)
           })
-          yield* Effect.all(
+          const processes = yield* Effect.all(
             [
               spawnScoped(processEnv("server", portA)),
               spawnScoped(processEnv("server", portB)),
@@ -119,7 +119,8 @@ describe.runIf(databaseUrl !== undefined && redisUrl !== undefined && amqpUrl !=
           const a = `http://127.0.0.1:${portA}`
           const b = `http://127.0.0.1:${portB}`
           const ready = yield* Effect.all([waitUntilReady(a, 90), waitUntilReady(b, 90)], { concurrency: 2 })
-          expect(ready).toEqual([true, true])
+          // What the processes printed, so that a start-up that never got ready says why.
+          expect(ready, processes.map((process) => process.output()).join("\n---\n")).toEqual([true, true])
 
           // A profile updated through one server is never served stale by the other, which cached it.
           const registered = yield* raw(`${a}/auth/register`, {
