@@ -211,6 +211,25 @@ describe.each(backends)("Accounts and sessions on $name", (backend) => {
       })
     )
 
+    it.effect("serves each request the profile as it is when that request arrives, with others in flight", () =>
+      Effect.gen(function* () {
+        const account = yield* register({ name: "Round 0" })
+        const token = account.auth.accessToken
+        const client = yield* apiClient(token)
+        const readProfile = Effect.map(request("GET", "/users/profile", { token }), (response) => response.json)
+        for (let round = 1; round <= 4; round++) {
+          // Other authenticated requests of the same user read the profile along with their session check too.
+          yield* Effect.all([client.sessions.list(), readProfile, client.sessions.list()], { concurrency: "unbounded" })
+          yield* client.users.updateProfile({ payload: { name: `Round ${round}` } })
+          const reads = yield* Effect.all(
+            Array.from({ length: 8 }, () => readProfile),
+            { concurrency: "unbounded" }
+          )
+          expect(reads).toEqual(reads.map(() => expect.objectContaining({ name: `Round ${round}` })))
+        }
+      })
+    )
+
     it.effect("updates name and email, normalised, and answers 409 EmailTaken for an email in use", () =>
       Effect.gen(function* () {
         const account = yield* register({ name: "Before" })

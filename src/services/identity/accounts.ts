@@ -12,7 +12,7 @@ import type { Actor } from "./current-user.js"
 import { EmailTaken } from "./errors.js"
 import { authAccountRule, authClientRule, loginFailureRule, tooManyRequests } from "./policy.js"
 import { AuthResult, SessionList, SessionView, type User } from "./schema.js"
-import { hashToken, IdentityStore, newRefreshToken, REFRESH_TOKEN_TTL, type UserRow } from "./store.js"
+import { hashToken, IdentityStore, newRefreshToken, REFRESH_TOKEN_TTL, type SessionRef, type UserRow } from "./store.js"
 
 export const ACCESS_TOKEN_TTL = Duration.minutes(15)
 
@@ -50,12 +50,12 @@ type TokenSignerJwks = Context.Tag.Service<TokenSigner>["jwks"]
 type Rotation =
   | { readonly _tag: "Invalid" }
   | { readonly _tag: "Limited"; readonly error: RateLimited }
-  | { readonly _tag: "Reused"; readonly revoked: ReadonlyArray<string> }
+  | { readonly _tag: "Reused"; readonly revoked: ReadonlyArray<SessionRef> }
   | { readonly _tag: "Rotated"; readonly userId: string; readonly sessionId: string; readonly refreshToken: string }
 
 const invalid: Rotation = { _tag: "Invalid" }
 const limited = (error: RateLimited): Rotation => ({ _tag: "Limited", error })
-const reused = (revoked: ReadonlyArray<string>): Rotation => ({ _tag: "Reused", revoked })
+const reused = (revoked: ReadonlyArray<SessionRef>): Rotation => ({ _tag: "Reused", revoked })
 const rotated = (userId: string, sessionId: string, refreshToken: string): Rotation => ({
   _tag: "Rotated",
   userId,
@@ -237,9 +237,9 @@ export class Accounts extends Context.Tag("app/Accounts")<Accounts, AccountsShap
       // Runs on every authenticated request and mostly answers from memory: untraced, as cache reads are.
       const authenticate = Effect.fnUntraced(function* (accessToken: string) {
         const claims = yield* signer.verify(accessToken).pipe(Effect.mapError(() => invalidAccessToken))
-        const state = yield* store.sessionState(claims.sid)
-        if (Option.isNone(state) || state.value.userId !== claims.sub) return yield* invalidAccessToken
-        return { userId: claims.sub, role: state.value.role, sessionId: claims.sid } satisfies Actor
+        const actor = yield* store.actorOf({ id: claims.sid, userId: claims.sub })
+        if (Option.isNone(actor)) return yield* invalidAccessToken
+        return actor.value
       })
 
       const sessions = Effect.fn("Accounts.sessions")(function* (actor: Actor) {

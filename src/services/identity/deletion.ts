@@ -1,7 +1,7 @@
 import { SqlClient } from "@effect/sql"
 import { Context, Effect, Layer } from "effect"
 import { Events } from "../events/events.js"
-import { IdentityStore } from "./store.js"
+import { IdentityStore, type SessionRef } from "./store.js"
 import { Cache } from "../../layers/cache.js"
 import { forgetProjects } from "../projects/cached.js"
 
@@ -23,12 +23,12 @@ export class AccountDeletion extends Context.Tag("app/AccountDeletion")<AccountD
       const cache = yield* Cache
 
       const deleteAccount = Effect.fn("AccountDeletion.deleteAccount")(function* (userId: string, actor: string) {
-        const { sessionIds, projectIds } = yield* sql
+        const { sessions, projectIds } = yield* sql
           .withTransaction(
             Effect.gen(function* () {
               // As in project deletion: uploads committing into these projects finish before the keys are read.
               const projects = yield* sql<{ id: string }>`select id from projects where owner_id = ${userId} for update`
-              const sessions = yield* sql<{ id: string }>`select id from sessions where user_id = ${userId}`
+              const sessions = yield* sql<SessionRef>`select id, user_id from sessions where user_id = ${userId}`
               const files = yield* sql<{ storageKey: string }>`
                 select f.storage_key from files f join projects p on p.id = f.project_id where p.owner_id = ${userId}`
               yield* sql`delete from users where id = ${userId}`
@@ -40,11 +40,11 @@ export class AccountDeletion extends Context.Tag("app/AccountDeletion")<AccountD
                   payload: { keys: files.map((file) => file.storageKey), prefixes: [] }
                 })
               }
-              return { sessionIds: sessions.map((session) => session.id), projectIds: projects.map((p) => p.id) }
+              return { sessions, projectIds: projects.map((p) => p.id) }
             })
           )
           .pipe(Effect.orDie)
-        yield* store.forgetSessions(sessionIds)
+        yield* store.forgetSessions(sessions)
         yield* store.forgetProfile(userId)
         yield* forgetProjects(cache, projectIds)
       })

@@ -60,7 +60,7 @@ export class Profiles extends Context.Tag("app/Profiles")<Profiles, ProfilesShap
 
       const getJson = (actor: Actor) =>
         Effect.flatMap(
-          store.cachedProfile(actor.userId),
+          store.cachedProfile(actor),
           Option.match({ onNone: () => Effect.fail(notFound), onSome: Effect.succeed })
         )
       const get = (actor: Actor) => Effect.flatMap(getJson(actor), (json) => Effect.orDie(decodeProfileJson(json)))

@@ -3,6 +3,7 @@ import { Cause, Context, DateTime, Duration, Effect, Layer, Option, Schema } fro
 import { createHash, randomBytes } from "node:crypto"
 import { Cache, readThrough } from "../../layers/cache.js"
 import { Cipher } from "../../layers/cipher.js"
+import type { Actor } from "./current-user.js"
 import { Events } from "../events/events.js"
 import { User, type Role } from "./schema.js"
 import { fromRows } from "../schema.js"
@@ -16,6 +17,12 @@ export interface UserRow {
   readonly disabledAt: Date | null
   readonly createdAt: Date
   readonly updatedAt: Date
+}
+
+/** A session, as its cache key needs it. */
+export interface SessionRef {
+  readonly id: string
+  readonly userId: string
 }
 
 export interface SessionState {
@@ -36,9 +43,11 @@ const SESSION_STATE_TTL = Duration.seconds(60)
 const PROFILE_TTL = Duration.minutes(5)
 const REVOKED = "revoked"
 
-export const sessionKey = (sessionId: string) => `sess:${sessionId}`
+// A user's keys share the hash tag {userId}, so a session and its user's profile can be read in one MGET, on
+// Redis Cluster too.
+const sessionKey = (session: SessionRef) => `user:{${session.userId}}:session:${session.id}`
 // The version changes with the shape of User, so a deploy never serves a profile cached in the old shape.
-export const profileKey = (userId: string) => `user:v1:${userId}`
+const profileKey = (userId: string) => `user:{${userId}}:profile:v1`
 
 export const newRefreshToken = () => randomBytes(32).toString("base64url")
 export const hashToken = (token: string) => createHash("sha256").update(token).digest()
@@ -56,19 +65,23 @@ export interface IdentityStoreShape {
     userId: string,
     client: { readonly ip: string | null; readonly userAgent: string | null }
   ) => Effect.Effect<{ readonly sessionId: string; readonly refreshToken: string }>
-  /** Cached for a minute; None once the session is revoked, expired or its user disabled or gone. */
-  readonly sessionState: (sessionId: string) => Effect.Effect<Option.Option<SessionState>>
+  /**
+   * The caller holding `session`, with the role of its user; the session's state is cached for a minute. None
+   * once the session is revoked, expired or its user disabled or gone. The same round trip reads the user's
+   * cached profile for `cachedProfile`.
+   */
+  readonly actorOf: (session: SessionRef) => Effect.Effect<Option.Option<Actor>>
   /** Revokes sessions in the caller's transaction; call `forgetSessions` with the result after commit. */
   readonly revokeSessions: (
     where: { readonly userId: string; readonly except?: string } | { readonly sessionId: string },
     reason: "logout" | "revoked" | "password_changed" | "disabled" | "reuse_detected" | "deleted",
     actor: string | null
-  ) => Effect.Effect<ReadonlyArray<string>>
-  readonly forgetSessions: (sessionIds: ReadonlyArray<string>) => Effect.Effect<void>
+  ) => Effect.Effect<ReadonlyArray<SessionRef>>
+  readonly forgetSessions: (sessions: ReadonlyArray<SessionRef>) => Effect.Effect<void>
   /** Drops the cached state of a user's live sessions, so the next request reloads role and status. */
   readonly reloadSessionsOf: (userId: string) => Effect.Effect<void>
-  /** The profile as JSON (see ProfileJson), from the cache or else the database; none if gone or disabled. */
-  readonly cachedProfile: (userId: string) => Effect.Effect<Option.Option<string>>
+  /** The actor's profile as JSON (see ProfileJson), from the cache or else the database; none if gone or disabled. */
+  readonly cachedProfile: (actor: Actor) => Effect.Effect<Option.Option<string>>
   readonly forgetProfile: (userId: string) => Effect.Effect<void>
 }
 
@@ -135,25 +148,40 @@ export class IdentityStore extends Context.Tag("app/IdentityStore")<IdentityStor
         return { sessionId, refreshToken }
       })
 
-      // Untraced, as cache reads are: it runs on every authenticated request; a miss's query has its own span.
-      const sessionState = Effect.fnUntraced(function* (sessionId: string) {
-        const cached = yield* cache.get(sessionKey(sessionId))
-        if (Option.isSome(cached)) {
-          return cached.value === REVOKED ? Option.none() : decodeSessionState(cached.value)
-        }
-        const rows = yield* sql<{ userId: string; role: Role }>`
+      const loadSessionState = Effect.fnUntraced(function* (session: SessionRef) {
+        const rows = yield* sql<SessionState>`
           update sessions s set last_used_at = now()
           from users u
-          where s.id = ${sessionId} and u.id = s.user_id
+          where s.id = ${session.id} and u.id = s.user_id
             and s.revoked_at is null and s.expires_at > now() and u.disabled_at is null
           returning s.user_id, u.role`.pipe(Effect.orDie)
         const state = Option.fromNullable(rows[0])
         yield* cache.set(
-          sessionKey(sessionId),
+          sessionKey(session),
           Option.match(state, { onNone: () => REVOKED, onSome: (s) => JSON.stringify(s) }),
           SESSION_STATE_TTL
         )
         return state
+      })
+
+      // The profile read along with a session check, kept for the request's own actor only: one object per
+      // request, so the entry goes with the request, and no other request can see it.
+      const preloadedProfiles = new WeakMap<Actor, string>()
+
+      // Untraced, as cache reads are: it runs on every authenticated request; a miss's query has its own span.
+      const actorOf = Effect.fnUntraced(function* (session: SessionRef) {
+        // GET /users/profile, the hot read that follows a session check, then costs no round trip of its own.
+        const [cached, profile] = yield* cache.getMany([sessionKey(session), profileKey(session.userId)])
+        const state =
+          cached !== undefined && Option.isSome(cached)
+            ? cached.value === REVOKED
+              ? Option.none()
+              : decodeSessionState(cached.value)
+            : yield* loadSessionState(session)
+        if (Option.isNone(state) || state.value.userId !== session.userId) return Option.none<Actor>()
+        const actor: Actor = { userId: session.userId, role: state.value.role, sessionId: session.id }
+        if (profile !== undefined && Option.isSome(profile)) preloadedProfiles.set(actor, profile.value)
+        return Option.some(actor)
       })
 
       const revokeSessions = Effect.fn("IdentityStore.revokeSessions")(function* (
@@ -163,10 +191,10 @@ export class IdentityStore extends Context.Tag("app/IdentityStore")<IdentityStor
       ) {
         const rows =
           "sessionId" in where
-            ? yield* sql<{ id: string; userId: string }>`
+            ? yield* sql<SessionRef>`
                 update sessions set revoked_at = now()
                 where id = ${where.sessionId} and revoked_at is null returning id, user_id`.pipe(Effect.orDie)
-            : yield* sql<{ id: string; userId: string }>`
+            : yield* sql<SessionRef>`
                 update sessions set revoked_at = now()
                 where user_id = ${where.userId} and revoked_at is null
                   and id <> ${where.except ?? "00000000-0000-0000-0000-000000000000"}
@@ -178,36 +206,45 @@ export class IdentityStore extends Context.Tag("app/IdentityStore")<IdentityStor
             payload: { sessionId: row.id, userId: row.userId, reason }
           })
         )
-        return rows.map((row) => row.id)
+        return rows
       })
 
-      const forgetSessions = (sessionIds: ReadonlyArray<string>) =>
-        Effect.forEach(sessionIds, (id) => cache.set(sessionKey(id), REVOKED, SESSION_STATE_TTL), { discard: true })
+      const forgetSessions = (sessions: ReadonlyArray<SessionRef>) =>
+        Effect.forEach(sessions, (session) => cache.set(sessionKey(session), REVOKED, SESSION_STATE_TTL), {
+          discard: true
+        })
 
       const reloadSessionsOf = Effect.fn("IdentityStore.reloadSessionsOf")(function* (userId: string) {
         const rows = yield* sql<{ id: string }>`
           select id from sessions where user_id = ${userId} and revoked_at is null`.pipe(Effect.orDie)
-        yield* Effect.forEach(rows, (row) => cache.delete(sessionKey(row.id)), { discard: true })
+        yield* Effect.forEach(rows, (row) => cache.delete(sessionKey({ id: row.id, userId })), { discard: true })
       })
 
-      // No span, for the same reason as sessionState.
-      const cachedProfile = (userId: string) =>
-        Effect.optionFromOptional(
-          readThrough(cache, profileKey(userId), PROFILE_TTL, () =>
-            Effect.flatMap(findUserById(userId), (row) =>
+      // No span, for the same reason as actorOf. A preloaded profile serves one read: a later read in the same
+      // request, after an update say, goes to the cache again.
+      const cachedProfile = (actor: Actor) => {
+        const preloaded = preloadedProfiles.get(actor)
+        if (preloaded !== undefined) {
+          preloadedProfiles.delete(actor)
+          return Effect.succeed(Option.some(preloaded))
+        }
+        return Effect.optionFromOptional(
+          readThrough(cache, profileKey(actor.userId), PROFILE_TTL, () =>
+            Effect.flatMap(findUserById(actor.userId), (row) =>
               Option.isNone(row) || row.value.disabledAt !== null
                 ? new Cause.NoSuchElementException()
                 : Effect.map(toUser(row.value), encodeProfileJson)
             )
           )
         )
+      }
 
       return IdentityStore.of({
         toUser,
         findUserById,
         findUserByEmail,
         openSession,
-        sessionState,
+        actorOf,
         revokeSessions,
         forgetSessions,
         reloadSessionsOf,
