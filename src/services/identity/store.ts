@@ -171,16 +171,18 @@ export class IdentityStore extends Context.Tag("app/IdentityStore")<IdentityStor
       // Untraced, as cache reads are: it runs on every authenticated request; a miss's query has its own span.
       const actorOf = Effect.fnUntraced(function* (session: SessionRef) {
         // GET /users/profile, the hot read that follows a session check, then costs no round trip of its own.
-        const [cached, profile] = yield* cache.getMany([sessionKey(session), profileKey(session.userId)])
-        const state =
-          cached !== undefined && Option.isSome(cached)
-            ? cached.value === REVOKED
-              ? Option.none()
-              : decodeSessionState(cached.value)
-            : yield* loadSessionState(session)
+        const [cached = Option.none(), profile = Option.none()] = yield* cache.getMany([
+          sessionKey(session),
+          profileKey(session.userId)
+        ])
+        const state = Option.isNone(cached)
+          ? yield* loadSessionState(session)
+          : cached.value === REVOKED
+            ? Option.none()
+            : decodeSessionState(cached.value)
         if (Option.isNone(state) || state.value.userId !== session.userId) return Option.none<Actor>()
         const actor: Actor = { userId: session.userId, role: state.value.role, sessionId: session.id }
-        if (profile !== undefined && Option.isSome(profile)) preloadedProfiles.set(actor, profile.value)
+        if (Option.isSome(profile)) preloadedProfiles.set(actor, profile.value)
         return Option.some(actor)
       })
 
