@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto"
 import { afterAll, describe, expect, it, layer } from "@effect/vitest"
 import {
+  Array as Arr,
   Context,
   Deferred,
   Duration,
@@ -25,7 +26,7 @@ import { QueueMemory } from "../../src/layers/queue/memory.js"
 import type { EventType } from "../../src/services/events/schema.js"
 import { eventConsumer } from "../../src/services/events/consumer.js"
 import { DeadLetters } from "../../src/services/events/dead-letters.js"
-import { Events, type NewEvent, uuidV7 } from "../../src/services/events/events.js"
+import { Events, type NewEvent, type PreparedEvent, uuidV7 } from "../../src/services/events/events.js"
 import {
   eventsConsumed,
   eventsDeadLettered,
@@ -36,6 +37,7 @@ import {
 } from "../../src/services/events/metrics.js"
 import { eventsMigrations } from "../../src/services/events/migrations.js"
 import { makeOutboxRelay, type RelayOptions } from "../../src/services/events/relay.js"
+import { makeWriteBatches } from "../../src/services/write-batches.js"
 import { deleteAmqpTopology } from "../support/amqp.js"
 import { freshPostgresDatabase } from "../support/postgres.js"
 import { serviceUrl } from "../support/services.js"
@@ -249,11 +251,12 @@ for (const backend of backends) {
             select type, payload from outbox where payload -> 'payload' ->> 'projectId' = ${projectId}`
         const change = { consumer: "one-statement", eventId: randomUUID() }
         const projectId = randomUUID()
-        const rows = yield* recorder.recordWith(sql`insert into effects ${sql.insert(change)} returning *`, {
+        const event = yield* recorder.prepare({
           _tag: "project.created",
           actor: null,
           payload: { projectId, ownerId: randomUUID(), name: "Apollo" }
         })
+        const rows = yield* recorder.recordAllWith(sql`insert into effects ${sql.insert(change)} returning *`, [event])
         expect(rows).toEqual([change])
         const [recorded] = yield* eventsOfProject(projectId)
         expect(recorded?.type).toBe("project.created")
@@ -261,15 +264,83 @@ for (const backend of backends) {
 
         // The change breaks a constraint (consumer is not null): the statement fails and leaves no event.
         const refusedProjectId = randomUUID()
+        const refusedEvent = yield* recorder.prepare({
+          _tag: "project.created",
+          actor: null,
+          payload: { projectId: refusedProjectId, ownerId: randomUUID(), name: "Apollo" }
+        })
         const refused = yield* Effect.exit(
-          recorder.recordWith(sql`insert into effects ${sql.insert({ consumer: null, eventId: randomUUID() })}`, {
-            _tag: "project.created",
-            actor: null,
-            payload: { projectId: refusedProjectId, ownerId: randomUUID(), name: "Apollo" }
-          })
+          recorder.recordAllWith(sql`insert into effects ${sql.insert({ consumer: null, eventId: randomUUID() })}`, [
+            refusedEvent
+          ])
         )
         expect(Exit.isFailure(refused)).toBe(true)
         expect(yield* eventsOfProject(refusedProjectId)).toEqual([])
+      })
+    )
+
+    it.scoped("writes concurrent changes in batches, each with its event, and a bad change fails alone", () =>
+      Effect.gen(function* () {
+        const sql = yield* SqlClient.SqlClient
+        const recorder = yield* Events
+        const batchSizes = yield* Ref.make<ReadonlyArray<number>>([])
+        interface Change {
+          readonly row: { readonly consumer: string | null; readonly eventId: string }
+          readonly event: PreparedEvent
+        }
+        const write = yield* makeWriteBatches({
+          write: (changes: Arr.NonEmptyReadonlyArray<Change>) =>
+            Effect.zipRight(
+              Ref.update(batchSizes, (sizes) => [...sizes, changes.length]),
+              Effect.map(
+                recorder.recordAllWith(
+                  sql<{ consumer: string; eventId: string }>`
+                    insert into effects ${sql.insert(changes.map((change) => ({ ...change.row })))} returning *`,
+                  Arr.map(changes, (change) => change.event)
+                ),
+                (rows) => changes.map((change) => rows.find((row) => row.eventId === change.row.eventId))
+              )
+            ),
+          maxBatchSize: 100,
+          spanName: "test.batch"
+        })
+        const changes = yield* Effect.forEach(Arr.range(0, 9), (i) =>
+          Effect.map(
+            recorder.prepare({
+              _tag: "project.created",
+              actor: null,
+              payload: { projectId: randomUUID(), ownerId: randomUUID(), name: `Batched ${i}` }
+            }),
+            // The fourth change breaks a constraint (consumer is not null).
+            (event): Change => ({ row: { consumer: i === 3 ? null : "batched", eventId: randomUUID() }, event })
+          )
+        )
+        const exits = yield* Effect.forEach(changes, (change) => Effect.exit(write(change)), {
+          concurrency: "unbounded"
+        })
+
+        exits.forEach((exit, i) => {
+          if (i === 3) expect(Exit.isFailure(exit)).toBe(true)
+          else expect(exit).toEqual(Exit.succeed({ consumer: "batched", eventId: changes[i]!.row.eventId }))
+        })
+        // All ten in one statement, which failed; then each alone.
+        expect(yield* Ref.get(batchSizes)).toEqual([10, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1])
+        const written = yield* sql<{ eventId: string }>`
+          select event_id from effects where event_id in ${sql.in(changes.map((change) => change.row.eventId))}`
+        expect(written.map((row) => row.eventId).sort()).toEqual(
+          changes
+            .filter((_, i) => i !== 3)
+            .map((change) => change.row.eventId)
+            .sort()
+        )
+        const recorded = yield* sql<{ id: string }>`
+          select id from outbox where id in ${sql.in(changes.map((change) => change.event.id))}`
+        expect(recorded.map((row) => row.id).sort()).toEqual(
+          changes
+            .filter((_, i) => i !== 3)
+            .map((change) => change.event.id)
+            .sort()
+        )
       })
     )
 

@@ -98,6 +98,47 @@ describe.each(backends)("Projects on $name", (backend) => {
       })
     )
 
+    it.effect("answers projects created at once each with its own, written together, each with its event", () =>
+      Effect.gen(function* () {
+        const { sql } = yield* Backstage
+        const owners = yield* Effect.all([register(), register(), register()], { concurrency: "unbounded" })
+        const asked = owners.flatMap((owner, o) =>
+          Array.from({ length: 20 }, (_, i) => ({ token: owner.auth.accessToken, ownerId: owner.auth.user.id, o, i }))
+        )
+        const answers = yield* Effect.forEach(asked, ({ token, o, i }) => created(token, `Batch ${o}-${i}`), {
+          concurrency: "unbounded"
+        })
+        answers.forEach((project, n) => {
+          const { ownerId, o, i } = asked[n]!
+          expect(project).toMatchObject({ name: `Batch ${o}-${i}`, ownerId })
+        })
+        const ids = answers.map((project) => project.id)
+        expect(new Set(ids).size).toBe(asked.length)
+        for (const project of answers.slice(0, 3)) {
+          expect((yield* request("GET", `/projects/${project.id}`, { token: asked[0]!.token })).json).toEqual(project)
+        }
+        const listed = yield* request("GET", `/projects?ownerId=${asked[0]!.ownerId}&limit=100`, {
+          token: asked[0]!.token
+        })
+        expect((listed.json as PageJson).items.map((item) => item.name).sort()).toEqual(
+          Array.from({ length: 20 }, (_, i) => `Batch 0-${i}`).sort()
+        )
+
+        const events = yield* sql<{ projectId: string; ownerId: string; name: string }>`
+          select payload -> 'payload' ->> 'projectId' as project_id, payload -> 'payload' ->> 'ownerId' as owner_id,
+            payload -> 'payload' ->> 'name' as name
+          from outbox where type = 'project.created' and payload -> 'payload' ->> 'projectId' in ${sql.in(ids)}`
+        const byProject = (a: { projectId: string }, b: { projectId: string }) => a.projectId.localeCompare(b.projectId)
+        expect([...events].sort(byProject)).toEqual(
+          answers.map(({ id, ownerId, name }) => ({ projectId: id, ownerId, name })).sort(byProject)
+        )
+        // Rows of one statement share its transaction's time: fewer times than projects means they were batched.
+        const [times] = yield* sql<{ n: number }>`
+          select count(distinct created_at)::int as n from projects where id in ${sql.in(ids)}`
+        expect(times?.n).toBeLessThan(ids.length)
+      })
+    )
+
     it.effect("serves cached projects and pages only while they are current, account deletion included", () =>
       Effect.gen(function* () {
         const owner = yield* register()

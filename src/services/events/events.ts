@@ -1,9 +1,19 @@
 import { SqlClient, type Statement } from "@effect/sql"
-import { Context, DateTime, Effect, FiberRef, Layer, Option, Schema } from "effect"
+import { type Array as Arr, Context, DateTime, Effect, FiberRef, Layer, Option, Schema } from "effect"
 import { randomUUID } from "node:crypto"
 import { currentTraceparent } from "../../layers/telemetry.js"
 import { DomainEvent } from "./schema.js"
 import { currentOrigin } from "./origin.js"
+
+/** An event's outbox row, as `Events.prepare` makes it. */
+export interface PreparedEvent {
+  readonly id: string
+  readonly type: string
+  readonly routingKey: string
+  readonly payload: string
+  readonly occurredAt: Date
+  readonly traceParent: string | null
+}
 
 /** The fields every event gets from `Events.record`: id, time and version. */
 export type NewEvent = DomainEvent extends infer E
@@ -19,13 +29,18 @@ export interface EventsShape {
    */
   readonly record: (event: NewEvent) => Effect.Effect<void>
   /**
-   * Runs `change`, one data-changing statement, and writes the event to the outbox in that same statement, so
-   * both commit together with no transaction around them: one round trip where `record` in a transaction
+   * The event as its outbox row, made in the fiber of the change it reports (its origin and trace come from
+   * there), for a statement that another fiber runs later with `recordAllWith`.
+   */
+  readonly prepare: (event: NewEvent) => Effect.Effect<PreparedEvent>
+  /**
+   * Runs `change`, one data-changing statement, and writes the events to the outbox in that same statement, so
+   * they all commit together with no transaction around them: one round trip where `record` in a transaction
    * takes four. Answers the rows `change` returns.
    */
-  readonly recordWith: <A extends object>(
+  readonly recordAllWith: <A extends object>(
     change: Statement.Statement<A>,
-    event: NewEvent
+    events: Arr.NonEmptyReadonlyArray<PreparedEvent>
   ) => Effect.Effect<ReadonlyArray<A>>
   /**
    * Writes a message that is not a domain event (a plugin's own work item) to the outbox, under the same
@@ -51,7 +66,7 @@ export class Events extends Context.Tag("app/Events")<Events, EventsShape>() {
     Events,
     Effect.gen(function* () {
       const sql = yield* SqlClient.SqlClient
-      const outboxRow = (event: NewEvent) =>
+      const prepare = (event: NewEvent) =>
         Effect.gen(function* () {
           const occurredAt = yield* DateTime.now
           const origin = yield* FiberRef.get(currentOrigin)
@@ -62,23 +77,25 @@ export class Events extends Context.Tag("app/Events")<Events, EventsShape>() {
             version: 1,
             ...Option.match(origin, { onNone: () => ({}), onSome: (origin) => ({ origin }) })
           }).pipe(Effect.orDie)
-          return sql.insert({
+          return {
             id: encoded.id,
             type: encoded._tag,
             routingKey: encoded._tag,
             payload: JSON.stringify(encoded),
             occurredAt: new Date(encoded.occurredAt),
             traceParent: Option.getOrNull(yield* currentTraceparent)
-          })
+          } satisfies PreparedEvent
         })
       const record = Effect.fn("Events.record")(function* (event: NewEvent) {
-        yield* sql`insert into outbox ${yield* outboxRow(event)}`.pipe(Effect.orDie)
+        yield* sql`insert into outbox ${sql.insert({ ...(yield* prepare(event)) })}`.pipe(Effect.orDie)
       })
-      const recordWith = <A extends object>(change: Statement.Statement<A>, event: NewEvent) =>
-        Effect.flatMap(
-          outboxRow(event),
-          (row) => sql<A>`with change as (${change}), recorded as (insert into outbox ${row}) select * from change`
-        ).pipe(Effect.orDie, Effect.withSpan("Events.record"))
+      const recordAllWith = <A extends object>(
+        change: Statement.Statement<A>,
+        events: Arr.NonEmptyReadonlyArray<PreparedEvent>
+      ) =>
+        sql<A>`with change as (${change}), recorded as (insert into outbox ${sql.insert(
+          events.map((event) => ({ ...event }))
+        )}) select * from change`.pipe(Effect.orDie, Effect.withSpan("Events.record"))
       const enqueue = Effect.fn("Events.enqueue")(function* (routingKey: string, body: unknown) {
         const id = uuidV7()
         yield* sql`insert into outbox ${sql.insert({
@@ -90,7 +107,7 @@ export class Events extends Context.Tag("app/Events")<Events, EventsShape>() {
         })}`.pipe(Effect.orDie)
         return id
       })
-      return Events.of({ record, recordWith, enqueue })
+      return Events.of({ record, prepare, recordAllWith, enqueue })
     })
   )
 }

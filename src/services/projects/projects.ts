@@ -1,9 +1,10 @@
 import { SqlClient } from "@effect/sql"
-import { Context, DateTime, Effect, Layer, Option, Schema } from "effect"
+import { Array as Arr, Context, DateTime, Effect, Layer, Option, Schema } from "effect"
 import { Cache, readThrough } from "../../layers/cache.js"
 import { ReadReplica } from "../../layers/database.js"
 import { Forbidden, NotFound, type ValidationFailed } from "../errors.js"
-import { Events, uuidV7 } from "../events/events.js"
+import { Events, type PreparedEvent, uuidV7 } from "../events/events.js"
+import { makeWriteBatches } from "../write-batches.js"
 import type { Actor } from "../identity/current-user.js"
 import { requireRole } from "../identity/policy.js"
 import { decodeCursor, likePattern, pageOf } from "../pagination.js"
@@ -41,6 +42,15 @@ const decodePageJson = Schema.decodeUnknown(PageJson)
 const encodePageJson = Schema.encodeSync(PageJson)
 
 const notFound = new NotFound({ detail: "No such project" })
+
+/** A project to insert, with its event prepared in the request that asked for it. */
+interface NewProject {
+  readonly row: Pick<ProjectRow, "id" | "name" | "description" | "ownerId">
+  readonly event: PreparedEvent
+}
+
+/** Projects created at once are inserted by one statement, up to this many. */
+const CREATE_BATCH_SIZE = 100
 
 export interface ProjectsShape {
   readonly create: (
@@ -93,27 +103,35 @@ export class Projects extends Context.Tag("app/Projects")<Projects, ProjectsShap
         return project
       })
 
+      const insertProjects = (batch: Arr.NonEmptyReadonlyArray<NewProject>) =>
+        Effect.gen(function* () {
+          const rows = yield* events.recordAllWith(
+            sql<ProjectRow>`insert into projects ${sql.insert(batch.map((project) => ({ ...project.row })))} returning *`,
+            Arr.map(batch, (project) => project.event)
+          )
+          yield* forgetListPages(cache)
+          const byId = new Map(rows.map((row) => [row.id, row]))
+          return batch.map((project) => byId.get(project.row.id))
+        })
+      const insertProject = yield* makeWriteBatches({
+        write: insertProjects,
+        maxBatchSize: CREATE_BATCH_SIZE,
+        spanName: "Projects.insertBatch"
+      })
+
       const create = Effect.fn("Projects.create")(function* (
         actor: Actor,
         input: { readonly name: string; readonly description?: string | null | undefined }
       ) {
         yield* requireRole(actor, ["admin", "moderator", "user"], "create projects")
         const id = uuidV7()
-        const [row] = yield* events.recordWith(
-          sql<ProjectRow>`insert into projects ${sql.insert({
-            id,
-            name: input.name,
-            description: input.description ?? null,
-            ownerId: actor.userId
-          })} returning *`,
-          {
-            _tag: "project.created",
-            actor: actor.userId,
-            payload: { projectId: id, ownerId: actor.userId, name: input.name }
-          }
-        )
-        yield* forgetListPages(cache)
-        return toProject(row!)
+        const event = yield* events.prepare({
+          _tag: "project.created",
+          actor: actor.userId,
+          payload: { projectId: id, ownerId: actor.userId, name: input.name }
+        })
+        const row = { id, name: input.name, description: input.description ?? null, ownerId: actor.userId }
+        return toProject(yield* insertProject({ row, event }))
       })
 
       const queryPage = Effect.fn("Projects.list")(function* (query: ListProjects) {
