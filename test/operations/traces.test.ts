@@ -19,6 +19,7 @@ interface ReceivedSpan {
   readonly parentSpanId?: string
   readonly name: string
   readonly attributes: ReadonlyArray<{ readonly key: string; readonly value: OtlpValue }>
+  readonly links?: ReadonlyArray<{ readonly traceId: string; readonly spanId: string }>
 }
 
 interface OtlpTraces {
@@ -171,10 +172,20 @@ describe("traces over OTLP/HTTP", () => {
         const consumerWork = inTrace.filter((span) => ancestry(span).includes("Queue.handle")).map((span) => span.name)
         expect(consumerWork).toEqual(expect.arrayContaining(["EventConsumer.handle", "sql.execute", "Storage.delete"]))
 
-        // The creation's and the upload's requests are traces of their own.
+        // The creation's and the upload's requests are traces of their own. Creations are inserted in batches: the
+        // batch that wrote this one is a trace of its own too, linked to the creation's span.
         const creation = requestSpan("POST", "/projects")!
-        const creationWork = spans.filter((span) => span.traceId === creation.traceId).map((span) => span.name)
-        expect(creationWork).toEqual(expect.arrayContaining(["sql.execute", "Events.record"]))
+        const creationSpan = spans.find((span) => span.name === "Projects.create" && span.traceId === creation.traceId)
+        expect(creationSpan).toBeDefined()
+        const batch = spans.find(
+          (span) =>
+            span.name === "Projects.insertBatch" &&
+            (span.links ?? []).some((link) => link.traceId === creation.traceId && link.spanId === creationSpan!.spanId)
+        )
+        expect(batch).toBeDefined()
+        expect(attribute(batch!, "batch.size")).toBe("1")
+        const batchWork = spans.filter((span) => span.traceId === batch!.traceId).map((span) => span.name)
+        expect(batchWork).toEqual(expect.arrayContaining(["sql.execute", "Events.record"]))
         const uploadRequest = requestSpan("POST", "/projects/:id/files")!
         expect(spans.filter((span) => span.traceId === uploadRequest.traceId).map((span) => span.name)).toContain(
           "Storage.put"
