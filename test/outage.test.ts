@@ -2,6 +2,8 @@ import { HttpApi, HttpApiBuilder, HttpApiEndpoint, HttpApiGroup, HttpApiSchema }
 import { SqlClient } from "@effect/sql"
 import { describe, expect, layer } from "@effect/vitest"
 import { Context, Effect, Layer, Option, Redacted, Ref, Schedule, Schema } from "effect"
+import { randomUUID } from "node:crypto"
+import pg from "pg"
 import { foldApi } from "../src/http/api.js"
 import { API_ID } from "../src/http/api-id.js"
 import { OperationsGroup } from "../src/http/groups/operations.js"
@@ -14,7 +16,10 @@ import { coreMigrations } from "../src/layers/migrations/core.js"
 import { makeMigrationsLive } from "../src/layers/migrations/index.js"
 import { Queue } from "../src/layers/queue.js"
 import { OperationsModule } from "../src/plugins/core/operations.js"
+import { eventsMigrations } from "../src/services/events/migrations.js"
 import { RegisteredConsumers } from "../src/services/events/registered-consumers.js"
+import { projectsMigrations } from "../src/services/projects/migrations.js"
+import { Projects } from "../src/services/projects/projects.js"
 import { ServicesLive } from "../src/services/index.js"
 import { freshPostgresDatabase } from "./support/postgres.js"
 import { freePort, raw } from "./support/server.js"
@@ -41,6 +46,11 @@ const ProbeGroup = HttpApiGroup.make("probe")
       .addSuccess(Schema.Struct({ value: Schema.NullOr(Schema.String) }))
   )
   .add(
+    HttpApiEndpoint.post("create", "/probe/projects")
+      .setPayload(Schema.Struct({ ownerId: Schema.String, name: Schema.String }))
+      .addSuccess(Schema.Struct({ id: Schema.String }))
+  )
+  .add(
     HttpApiEndpoint.post("publish", "/probe/events/:id")
       .setPath(Schema.Struct({ id: Schema.String }))
       .addSuccess(HttpApiSchema.NoContent)
@@ -51,7 +61,14 @@ const ProbeHandlers = HttpApiBuilder.group(HttpApi.make(API_ID).add(ProbeGroup),
     const sql = yield* SqlClient.SqlClient
     const cache = yield* Cache
     const queue = yield* Queue
+    const projects = yield* Projects
     return handlers
+      .handle("create", ({ payload }) =>
+        Effect.map(
+          projects.create({ userId: payload.ownerId, role: "user", sessionId: "probe" }, { name: payload.name }),
+          (project) => ({ id: project.id })
+        ).pipe(Effect.orDie)
+      )
       .handle("users", () =>
         sql<{ count: string }>`select count(*) as count from users`.pipe(
           Effect.map(([row]) => ({ count: row?.count ?? "0" })),
@@ -72,6 +89,8 @@ const ProbeHandlers = HttpApiBuilder.group(HttpApi.make(API_ID).add(ProbeGroup),
 
 interface Outage {
   readonly url: string
+  /** The server's database, reached directly rather than through the proxy. */
+  readonly databaseUrl: string
   readonly database: TcpProxy
   readonly cache: TcpProxy
   readonly broker: TcpProxy
@@ -123,11 +142,18 @@ const OutageRigLive = (urls: { database: string; redis: string; amqp: string }) 
       )
       const server = makeHttpLive(
         foldApi([OperationsGroup, ProbeGroup]),
-        Layer.merge(OperationsModule.http, ProbeHandlers)
+        Layer.merge(OperationsModule.http, ProbeHandlers.pipe(Layer.provide(Projects.layer)))
       )
-      return Layer.succeed(OutageRig, { url: `http://127.0.0.1:${port}`, database, cache, broker, consumed }).pipe(
+      return Layer.succeed(OutageRig, {
+        url: `http://127.0.0.1:${port}`,
+        databaseUrl,
+        database,
+        cache,
+        broker,
+        consumed
+      }).pipe(
         Layer.provideMerge(Layer.merge(server, consumer)),
-        Layer.provide(makeMigrationsLive(coreMigrations)),
+        Layer.provide(makeMigrationsLive({ ...coreMigrations, ...eventsMigrations, ...projectsMigrations })),
         Layer.provide(ServicesLive),
         Layer.provide(Layer.succeed(RegisteredConsumers, [])),
         Layer.provide(InfraLive),
@@ -136,6 +162,18 @@ const OutageRigLive = (urls: { database: string; redis: string; amqp: string }) 
       )
     })
   )
+
+/** A statement on the server's database, past the proxy, so it runs while the server's link is cut. */
+const query = (rig: Outage, text: string, values: ReadonlyArray<unknown>) =>
+  Effect.promise(async () => {
+    const client = new pg.Client({ connectionString: rig.databaseUrl })
+    await client.connect()
+    try {
+      return (await client.query<Record<string, unknown>>(text, [...values])).rows
+    } finally {
+      await client.end()
+    }
+  })
 
 /** Polls until the check passes, as a client retrying after Retry-After would. */
 const eventually = <A>(check: Effect.Effect<A, unknown>, seconds = 20) =>
@@ -159,6 +197,40 @@ describe.runIf(suite)("Outages of real backends, through a TCP proxy the test cu
     timeout: "120 seconds",
     excludeTestServices: true
   })((it) => {
+    it.effect(
+      "database down: creations sent at once are each answered 503, none is written, and creation recovers",
+      () =>
+        Effect.gen(function* () {
+          const rig = yield* OutageRig
+          const ownerId = randomUUID()
+          yield* query(rig, "insert into users (id, email, password_hash) values ($1, $2, 'x')", [
+            ownerId,
+            `${ownerId}@example.com`
+          ])
+          const create = (name: string) =>
+            raw(`${rig.url}/probe/projects`, {
+              method: "POST",
+              headers: { "content-type": "application/json" },
+              body: JSON.stringify({ ownerId, name })
+            })
+          expect((yield* create("before")).status).toBe(200)
+          yield* Effect.promise(() => rig.database.cut())
+          const during = yield* Effect.forEach(["down 1", "down 2", "down 3", "down 4", "down 5"], create, {
+            concurrency: "unbounded"
+          })
+          expect(during.map((response) => response.status)).toEqual([503, 503, 503, 503, 503])
+          yield* Effect.promise(() => rig.database.restore())
+          yield* eventually(
+            Effect.flatMap(create("after"), (response) =>
+              response.status === 200 ? Effect.void : Effect.fail(response.status)
+            )
+          )
+          const names = yield* query(rig, "select name from projects where owner_id = $1 order by name", [ownerId])
+          expect(names.map((row) => row["name"])).toEqual(["after", "before"])
+        }),
+      { timeout: 60_000 }
+    )
+
     it.effect(
       "database down: 503 with Retry-After and readiness names it; it recovers without a restart",
       () =>
