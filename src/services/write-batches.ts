@@ -40,7 +40,8 @@ const afterPendingIo = Effect.async<void>((resume) => {
  * written, as a statement already sent would be.
  *
  * Written here rather than with `@effect/experimental`'s `dataLoader`, which gathers by time window: it delays
- * every write by the window, and at a window short enough not to matter its batches were too small to gain.
+ * every write by the window even when the database is idle, and sizes batches by the window rather than by how
+ * long the previous statement took (see ADR 0020).
  */
 export const makeWriteBatches = <I, A>(
   options: WriteBatchesOptions<I, A>
