@@ -3,7 +3,6 @@ import { SqlClient } from "@effect/sql"
 import { describe, expect, layer } from "@effect/vitest"
 import { Context, Effect, Layer, Option, Redacted, Ref, Schedule, Schema } from "effect"
 import { randomUUID } from "node:crypto"
-import pg from "pg"
 import { foldApi } from "../src/http/api.js"
 import { API_ID } from "../src/http/api-id.js"
 import { OperationsGroup } from "../src/http/groups/operations.js"
@@ -21,7 +20,7 @@ import { RegisteredConsumers } from "../src/services/events/registered-consumers
 import { projectsMigrations } from "../src/services/projects/migrations.js"
 import { Projects } from "../src/services/projects/projects.js"
 import { ServicesLive } from "../src/services/index.js"
-import { freshPostgresDatabase } from "./support/postgres.js"
+import { freshPostgresDatabase, query } from "./support/postgres.js"
 import { freePort, raw } from "./support/server.js"
 import { serviceUrl } from "./support/services.js"
 import { testSettings } from "./support/settings.js"
@@ -163,18 +162,6 @@ const OutageRigLive = (urls: { database: string; redis: string; amqp: string }) 
     })
   )
 
-/** A statement on the server's database, past the proxy, so it runs while the server's link is cut. */
-const query = (rig: Outage, text: string, values: ReadonlyArray<unknown>) =>
-  Effect.promise(async () => {
-    const client = new pg.Client({ connectionString: rig.databaseUrl })
-    await client.connect()
-    try {
-      return (await client.query<Record<string, unknown>>(text, [...values])).rows
-    } finally {
-      await client.end()
-    }
-  })
-
 /** Polls until the check passes, as a client retrying after Retry-After would. */
 const eventually = <A>(check: Effect.Effect<A, unknown>, seconds = 20) =>
   check.pipe(Effect.retry({ schedule: Schedule.spaced("200 millis"), times: seconds * 5 }))
@@ -203,7 +190,7 @@ describe.runIf(suite)("Outages of real backends, through a TCP proxy the test cu
         Effect.gen(function* () {
           const rig = yield* OutageRig
           const ownerId = randomUUID()
-          yield* query(rig, "insert into users (id, email, password_hash) values ($1, $2, 'x')", [
+          yield* query(rig.databaseUrl, "insert into users (id, email, password_hash) values ($1, $2, 'x')", [
             ownerId,
             `${ownerId}@example.com`
           ])
@@ -225,7 +212,9 @@ describe.runIf(suite)("Outages of real backends, through a TCP proxy the test cu
               response.status === 200 ? Effect.void : Effect.fail(response.status)
             )
           )
-          const names = yield* query(rig, "select name from projects where owner_id = $1 order by name", [ownerId])
+          const names = yield* query(rig.databaseUrl, "select name from projects where owner_id = $1 order by name", [
+            ownerId
+          ])
           expect(names.map((row) => row["name"])).toEqual(["after", "before"])
         }),
       { timeout: 60_000 }

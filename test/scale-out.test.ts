@@ -3,10 +3,9 @@ import { describe, expect, it } from "@effect/vitest"
 import { Duration, Effect, Schedule } from "effect"
 import { exportJWK, generateKeyPair } from "jose"
 import { randomBytes, randomInt, randomUUID } from "node:crypto"
-import pg from "pg"
 import { StoragePurgeConsumer } from "../src/services/events/storage-purge.js"
 import { deleteAmqpTopology } from "./support/amqp.js"
-import { freshPostgresDatabase } from "./support/postgres.js"
+import { freshPostgresDatabase, query } from "./support/postgres.js"
 import { exitOf, type ServerProcess, spawnServer, waitUntilReady } from "./support/process.js"
 import { startS3rver } from "./support/s3rver.js"
 import { freePort, raw } from "./support/server.js"
@@ -80,17 +79,6 @@ const sharedEnvironment = Effect.gen(function* () {
     }
   }
 })
-
-const query = (url: string, text: string, values: ReadonlyArray<unknown>) =>
-  Effect.promise(async () => {
-    const client = new pg.Client({ connectionString: url })
-    await client.connect()
-    try {
-      return (await client.query(text, [...values])).rows as ReadonlyArray<Record<string, unknown>>
-    } finally {
-      await client.end()
-    }
-  })
 
 describe.runIf(databaseUrl !== undefined && redisUrl !== undefined && amqpUrl !== undefined)(
   "Two servers and a worker on shared PostgreSQL, Redis, RabbitMQ and S3",

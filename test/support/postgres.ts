@@ -1,15 +1,21 @@
 import { Effect } from "effect"
 import pg from "pg"
 
-const onServer = async (adminUrl: string, statement: string) => {
-  const admin = new pg.Client({ connectionString: adminUrl })
-  await admin.connect()
+const runQuery = async (url: string, text: string, values: ReadonlyArray<unknown>) => {
+  const client = new pg.Client({ connectionString: url })
+  await client.connect()
   try {
-    await admin.query(statement)
+    return (await client.query<Record<string, unknown>>(text, [...values])).rows
   } finally {
-    await admin.end()
+    await client.end()
   }
 }
+
+const onServer = (adminUrl: string, statement: string) => runQuery(adminUrl, statement, [])
+
+/** A statement on its own connection to `url`, apart from any server under test (and any proxy in its way). */
+export const query = (url: string, text: string, values: ReadonlyArray<unknown>) =>
+  Effect.promise(() => runQuery(url, text, values))
 
 /** Creates an empty database named `<prefix>_<unique>` on the server of `adminUrl`; answers its name and URL. */
 export const createDatabase = async (adminUrl: string, prefix: string) => {

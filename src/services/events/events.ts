@@ -5,8 +5,11 @@ import { currentTraceparent } from "../../layers/telemetry.js"
 import { DomainEvent } from "./schema.js"
 import { currentOrigin } from "./origin.js"
 
-/** An event's outbox row, as `Events.prepare` makes it. */
-export interface PreparedEvent {
+/**
+ * An event's outbox row, as `Events.prepare` makes it. A type rather than an interface: only a type is a record,
+ * which `sql.insert` takes as it is.
+ */
+export type PreparedEvent = {
   readonly id: string
   readonly type: string
   readonly routingKey: string
@@ -87,15 +90,14 @@ export class Events extends Context.Tag("app/Events")<Events, EventsShape>() {
           } satisfies PreparedEvent
         })
       const record = Effect.fn("Events.record")(function* (event: NewEvent) {
-        yield* sql`insert into outbox ${sql.insert({ ...(yield* prepare(event)) })}`.pipe(Effect.orDie)
+        yield* sql`insert into outbox ${sql.insert(yield* prepare(event))}`.pipe(Effect.orDie)
       })
       const recordAllWith = <A extends object>(
         change: Statement.Statement<A>,
         events: Arr.NonEmptyReadonlyArray<PreparedEvent>
       ) =>
-        sql<A>`with change as (${change}), recorded as (insert into outbox ${sql.insert(
-          events.map((event) => ({ ...event }))
-        )}) select * from change`.pipe(Effect.orDie, Effect.withSpan("Events.record"))
+        sql<A>`with change as (${change}), recorded as (insert into outbox ${sql.insert(events)})
+          select * from change`.pipe(Effect.orDie, Effect.withSpan("Events.record"))
       const enqueue = Effect.fn("Events.enqueue")(function* (routingKey: string, body: unknown) {
         const id = uuidV7()
         yield* sql`insert into outbox ${sql.insert({

@@ -106,7 +106,7 @@ export class Projects extends Context.Tag("app/Projects")<Projects, ProjectsShap
       const insertProjects = (batch: Arr.NonEmptyReadonlyArray<NewProject>) =>
         Effect.gen(function* () {
           const rows = yield* events.recordAllWith(
-            sql<ProjectRow>`insert into projects ${sql.insert(batch.map((project) => ({ ...project.row })))} returning *`,
+            sql<ProjectRow>`insert into projects ${sql.insert(batch.map((project) => project.row))} returning *`,
             Arr.map(batch, (project) => project.event)
           )
           yield* forgetListPages(cache)
