@@ -88,7 +88,7 @@ describe.runIf(databaseUrl !== undefined && redisUrl !== undefined && amqpUrl !=
       () =>
         Effect.gen(function* () {
           const shared = yield* sharedEnvironment
-          const [portA, portB] = [yield* freePort(), yield* freePort()]
+          const [portA, portB, workerPort] = [yield* freePort(), yield* freePort(), yield* freePort()]
           const processEnv = (mode: string, port: number) => ({
             ...shared.env,
             MODE: mode,
@@ -100,15 +100,18 @@ describe.runIf(databaseUrl !== undefined && redisUrl !== undefined && amqpUrl !=
             [
               spawnScoped(processEnv("server", portA)),
               spawnScoped(processEnv("server", portB)),
-              spawnScoped(processEnv("worker", yield* freePort()))
+              spawnScoped(processEnv("worker", workerPort))
             ],
             { concurrency: "unbounded" }
           )
           const a = `http://127.0.0.1:${portA}`
           const b = `http://127.0.0.1:${portB}`
-          const ready = yield* Effect.all([waitUntilReady(a, 90), waitUntilReady(b, 90)], { concurrency: 2 })
+          const ready = yield* Effect.all(
+            [a, b, `http://127.0.0.1:${workerPort}`].map((process) => waitUntilReady(process, 90)),
+            { concurrency: "unbounded" }
+          )
           // What the processes printed, so that a start-up that never got ready says why.
-          expect(ready, processes.map((process) => process.output()).join("\n---\n")).toEqual([true, true])
+          expect(ready, processes.map((process) => process.output()).join("\n---\n")).toEqual([true, true, true])
 
           // A profile updated through one server is never served stale by the other, which cached it.
           const registered = yield* raw(`${a}/auth/register`, {

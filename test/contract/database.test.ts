@@ -1,5 +1,5 @@
 import { SqlClient } from "@effect/sql"
-import { describe, expect, layer } from "@effect/vitest"
+import { describe, expect, it, layer } from "@effect/vitest"
 import { Effect, Layer, Redacted } from "effect"
 import { coreMigrations } from "../../src/layers/migrations/core.js"
 import { makeMigrationsLive } from "../../src/layers/migrations/index.js"
@@ -8,7 +8,7 @@ import { makePostgresClient, makePostgresReplica } from "../../src/layers/databa
 import { ReadReplica } from "../../src/layers/database.js"
 import { serviceUrl } from "../support/services.js"
 import { tempDir } from "../support/settings.js"
-import { freshPostgresDatabase } from "../support/postgres.js"
+import { freshPostgresDatabase, query } from "../support/postgres.js"
 
 const postgresUrl = serviceUrl("TEST_DATABASE_URL")
 
@@ -172,4 +172,24 @@ describe.runIf(postgresUrl !== undefined)("Database: read replica", () => {
       })
     )
   })
+})
+
+describe.runIf(postgresUrl !== undefined)("Database: processes that start together", () => {
+  it.scopedLive(
+    "all migrate one fresh database, and each migration runs once",
+    () =>
+      Effect.gen(function* () {
+        const url = yield* freshPostgresDatabase(postgresUrl ?? "")
+        const startingProcess = () =>
+          Layer.build(
+            makeMigrationsLive(coreMigrations).pipe(
+              Layer.provide(makePostgresClient({ url: Redacted.make(url), maxConnections: 2 }))
+            )
+          )
+        yield* Effect.all(Array.from({ length: 4 }, startingProcess), { concurrency: "unbounded" })
+        const applied = yield* query(url, "select migration_id from effect_sql_migrations order by migration_id", [])
+        expect(applied.map((row) => row["migration_id"])).toEqual([1, 2, 3, 4, 5])
+      }),
+    { timeout: 60_000 }
+  )
 })

@@ -1,12 +1,28 @@
 import { Migrator } from "@effect/sql"
+import { SqlError } from "@effect/sql/SqlError"
 import { Effect, Layer } from "effect"
 import type { SqlClient } from "../database.js"
 
 type Migrations = Readonly<Record<string, Effect.Effect<void, unknown, SqlClient.SqlClient>>>
 
+/** PostgreSQL's codes for a table, or its row type, that another session created first. */
+const createdConcurrently = new Set(["42P07", "23505"])
+
+/**
+ * Processes that start together on a fresh database all find the migrator's table missing and race to create it;
+ * all but one fail on the conflict. Run again, they find the table, and its lock makes them wait their turn.
+ */
+const lostTheRaceToCreateTheTable = (error: unknown) =>
+  error instanceof SqlError &&
+  typeof error.cause === "object" &&
+  error.cause !== null &&
+  "code" in error.cause &&
+  createdConcurrently.has(String(error.cause.code))
+
 /** Applies the pending migrations of one set, in id order; each set records what it applied in its own table. */
 const migrate = (migrations: Migrations, table?: string) =>
   Migrator.make({})({ loader: Migrator.fromRecord(migrations), ...(table === undefined ? {} : { table }) }).pipe(
+    Effect.retry({ while: lostTheRaceToCreateTheTable, times: 3 }),
     Effect.tap((applied) =>
       applied.length === 0
         ? Effect.logDebug("Database schema up to date", table ?? "core")
