@@ -107,7 +107,7 @@ describe.runIf(databaseUrl !== undefined && redisUrl !== undefined && amqpUrl !=
           const a = `http://127.0.0.1:${portA}`
           const b = `http://127.0.0.1:${portB}`
           const ready = yield* Effect.all(
-            [a, b, `http://127.0.0.1:${workerPort}`].map((process) => waitUntilReady(process, 90)),
+            [a, b, `http://127.0.0.1:${workerPort}`].map((url) => waitUntilReady(url, 90)),
             { concurrency: "unbounded" }
           )
           // What the processes printed, so that a start-up that never got ready says why.
