@@ -1,6 +1,6 @@
 import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
-import { Context, type Effect, type Scope, type Stream } from "effect"
+import { Context, type Effect, Predicate, type Scope, type Stream } from "effect"
 
 /**
  * The client for reads that tolerate replication lag: the replica when DATABASE_REPLICA_URL is set,
@@ -24,5 +24,9 @@ export class DatabaseNotifications extends Context.Tag("app/DatabaseNotification
   DatabaseNotifications,
   DatabaseNotificationsShape
 >() {}
+
+/** PostgreSQL's SQLSTATE for a failed statement (`23505`, a unique violation, …), from either client. */
+export const sqlState = (error: SqlError): string | undefined =>
+  Predicate.isRecord(error.cause) && typeof error.cause["code"] === "string" ? error.cause["code"] : undefined
 
 export { SqlClient }

@@ -1,7 +1,7 @@
 import { Migrator } from "@effect/sql"
 import { SqlError } from "@effect/sql/SqlError"
 import { Effect, Layer } from "effect"
-import type { SqlClient } from "../database.js"
+import { type SqlClient, sqlState } from "../database.js"
 
 type Migrations = Readonly<Record<string, Effect.Effect<void, unknown, SqlClient.SqlClient>>>
 
@@ -13,11 +13,7 @@ const createdConcurrently = new Set(["42P07", "23505"])
  * all but one fail on the conflict. Run again, they find the table, and its lock makes them wait their turn.
  */
 const lostTheRaceToCreateTheTable = (error: unknown) =>
-  error instanceof SqlError &&
-  typeof error.cause === "object" &&
-  error.cause !== null &&
-  "code" in error.cause &&
-  createdConcurrently.has(String(error.cause.code))
+  error instanceof SqlError && createdConcurrently.has(sqlState(error) ?? "")
 
 /** Applies the pending migrations of one set, in id order; each set records what it applied in its own table. */
 const migrate = (migrations: Migrations, table?: string) =>

@@ -1,8 +1,9 @@
 import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
-import { Context, Effect, Layer, Option, Predicate, type Redacted, Schema } from "effect"
+import { Context, Effect, Layer, Option, type Redacted, Schema } from "effect"
 import { AppConfig } from "../../layers/config.js"
 import { Cipher } from "../../layers/cipher.js"
+import { sqlState } from "../../layers/database.js"
 import { PasswordHasher } from "../../layers/password-hasher.js"
 import { RateLimiter } from "../../layers/rate-limiter.js"
 import { FieldProblem, NotFound, TooManyRequests, ValidationFailed } from "../errors.js"
@@ -15,7 +16,7 @@ import { IdentityStore, ProfileJson, type UserRow } from "./store.js"
 
 const decodeProfileJson = Schema.decodeUnknown(ProfileJson)
 
-export const isUniqueViolation = (error: SqlError) => Predicate.isRecord(error.cause) && error.cause["code"] === "23505"
+export const isUniqueViolation = (error: SqlError) => sqlState(error) === "23505"
 
 const wrongPassword = (path: string) =>
   new ValidationFailed({
