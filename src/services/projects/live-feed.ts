@@ -1,7 +1,7 @@
-import { Effect, Layer, Schema, Stream } from "effect"
+import { Effect, Layer, Stream } from "effect"
 import { Queue } from "../../layers/queue.js"
 import { LiveEvents } from "../events/live-events.js"
-import { DomainEvent, type EventType } from "../events/schema.js"
+import type { EventType } from "../events/schema.js"
 
 const feedEvents: ReadonlyArray<EventType> = [
   "project.created",
@@ -12,8 +12,6 @@ const feedEvents: ReadonlyArray<EventType> = [
 
 /** How far this process's subscription may lag behind the broker before it loses the oldest events. */
 const BACKLOG = 4096
-
-const decodeEvent = Schema.decodeUnknownOption(Schema.parseJson(DomainEvent))
 
 /**
  * Feeds the projects' live subscribers from a subscription of this process to the queue, so every instance that
@@ -26,8 +24,7 @@ export const LiveFeedLive = Layer.scopedDiscard(
     const live = yield* LiveEvents
     const messages = yield* queue.subscribe(feedEvents, BACKLOG)
     yield* messages.pipe(
-      Stream.filterMap((message) => decodeEvent(message.body)),
-      Stream.runForEach(live.publish),
+      Stream.runForEach((message) => live.publish(message.body)),
       Effect.forkScoped
     )
   })
