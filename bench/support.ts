@@ -18,7 +18,7 @@ export const median = (values: ReadonlyArray<number>) => {
   return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2
 }
 
-const freePort = () =>
+export const freePort = () =>
   new Promise<number>((resolve) => {
     const probe = createServer()
     probe.listen(0, "127.0.0.1", () => {
@@ -48,6 +48,8 @@ export interface Server {
   readonly child: ChildProcess
   readonly readyAfterMs: number
   readonly dataDir: string
+  /** The fresh database the server runs on, when BENCH_DATABASE_URL is set. */
+  readonly databaseUrl: string | undefined
 }
 
 export const newDataDir = () => mkdtempSync(join(tmpdir(), "plinth-bench-"))
@@ -90,7 +92,7 @@ export const start = async (
       () => false
     )
     if (ready) {
-      const server = { url, child, readyAfterMs: performance.now() - started, dataDir }
+      const server = { url, child, readyAfterMs: performance.now() - started, dataDir, databaseUrl: fresh?.url }
       running.set(server, async () => {
         await fresh?.drop()
         if (options.dataDir === undefined) rmSync(dataDir, { recursive: true, force: true })
@@ -118,6 +120,16 @@ export const rssMiB = (pid: number) => {
   const kib = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? "0")
   return kib / 1024
 }
+
+/** CPU time (user and system, every thread) the process has used so far, in microseconds; Linux only. */
+export const cpuMicros = (pid: number) => {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? []
+  const ticks = Number(fields[11]) + Number(fields[12])
+  return (ticks * 1_000_000) / CLOCK_TICKS_PER_SECOND
+}
+
+/** USER_HZ, the unit of /proc CPU times: 100 on x86 and Arm Linux. */
+const CLOCK_TICKS_PER_SECOND = 100
 
 export interface LoadResult {
   readonly rps: number
